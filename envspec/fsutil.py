@@ -1,0 +1,49 @@
+"""Filesystem primitives every writer shares: atomic writes and the cache root.
+
+A crash or a concurrent envspec process must never leave a half-written lock, cache entry or state
+file, so every write goes to a temporary file in the same directory and is renamed into place
+(``os.replace`` is atomic on POSIX and Windows).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "cache_root"]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    # newline="\n" semantics: lock and spec files are byte-identical on every platform
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def cache_root(override: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:
+    """``--cache-dir`` wins, then ``ENVSPEC_CACHE_DIR``, then the platform's user cache dir."""
+    if override:
+        return Path(override).expanduser().absolute()
+    environ = os.environ if env is None else env
+    if environ.get("ENVSPEC_CACHE_DIR"):
+        return Path(environ["ENVSPEC_CACHE_DIR"]).expanduser().absolute()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("envspec", appauthor=False))

@@ -1,0 +1,193 @@
+"""The seam between the resolver and wherever packages come from.
+
+The resolver asks a :class:`PackageSource` two questions: *which files does project X have?* and
+*what does this file's metadata say?*. The real implementation is ``envspec.index.source.IndexSource``
+(HTTP, cache, PEP 691/503/658, Range requests); tests use an in-memory one built from
+``fixtures/universe/``. Everything here is pure data so that the resolver can be tested without a
+network.
+
+Costs the resolver must respect: ``project()`` may be a network round trip the first time and is
+cached by the source afterwards; ``metadata()`` may be a round trip per file (cheapest first: a PEP 658
+file, a Range request, a full download), so the resolver asks only for the candidate it is about to
+pin, and calls ``prefetch()`` early so that a real source can overlap the round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.parser import BytesParser
+from email.policy import compat32
+from typing import Literal, Protocol
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from envspec.errors import OutsideWorldError, UserError
+
+__all__ = [
+    "CandidateMetadata",
+    "FileInfo",
+    "InvalidMetadata",
+    "PackageNotFound",
+    "PackageSource",
+    "ProjectFiles",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileInfo:
+    """One distribution file of a project as an index lists it (PEP 691 / PEP 503 / PEP 700)."""
+
+    filename: str
+    url: str
+    """Absolute URL, never carrying credentials (the index client adds those when it fetches)."""
+    index_url: str
+    """The simple-API root this file was listed by (credentials stripped), for the lock."""
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    yanked: bool = False
+    yanked_reason: str | None = None
+    size: int | None = None
+    upload_time: datetime | None = None
+    metadata_hashes: Mapping[str, str] | None = None
+    """PEP 658/714: None when the index does not advertise a ``.metadata`` file, else its hashes
+    (possibly empty when advertised as ``true`` without a hash)."""
+
+    @property
+    def kind(self) -> Literal["wheel", "sdist", "other"]:
+        if self.filename.endswith(".whl"):
+            return "wheel"
+        if self.filename.endswith((".tar.gz", ".zip")):
+            return "sdist"
+        return "other"
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("sha256")
+
+    def name_and_version(self) -> tuple[NormalizedName, Version] | None:
+        """Parsed from the filename; None for a file whose name is not a valid wheel or sdist name."""
+        try:
+            if self.kind == "wheel":
+                name, version, _, _ = parse_wheel_filename(self.filename)
+                return name, version
+            if self.kind == "sdist":
+                return parse_sdist_filename(self.filename)
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            return None
+        return None
+
+    def wheel_tags(self) -> frozenset[Tag]:
+        if self.kind != "wheel":
+            return frozenset()
+        try:
+            return parse_wheel_filename(self.filename)[3]
+        except InvalidWheelFilename:
+            return frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectFiles:
+    """Every file of one project on the one index that serves it (indexes are never merged)."""
+
+    name: NormalizedName
+    index_url: str
+    files: tuple[FileInfo, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CandidateMetadata:
+    """The part of a distribution's core metadata that resolution needs."""
+
+    name: NormalizedName
+    version: Version
+    requires_dist: tuple[Requirement, ...] = ()
+    requires_python: SpecifierSet | None = None
+    provides_extra: frozenset[NormalizedName] = frozenset()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, origin: str) -> CandidateMetadata:
+        """Parse a METADATA / PKG-INFO / PEP 658 file. ``origin`` names it in errors (a URL)."""
+        message = BytesParser(policy=compat32).parsebytes(data)
+        raw_name = message.get("Name")
+        raw_version = message.get("Version")
+        if not raw_name or not raw_version:
+            raise InvalidMetadata(origin, "it has no Name or no Version field")
+        try:
+            version = Version(str(raw_version).strip())
+        except ValueError:
+            raise InvalidMetadata(origin, f"Version {raw_version!r} is not a PEP 440 version")
+        requirements: list[Requirement] = []
+        for line in message.get_all("Requires-Dist") or []:
+            try:
+                requirements.append(Requirement(str(line).strip()))
+            except InvalidRequirement as error:
+                raise InvalidMetadata(origin, f"Requires-Dist {line!r}: {error}") from None
+        requires_python: SpecifierSet | None = None
+        raw_rp = message.get("Requires-Python")
+        if raw_rp and str(raw_rp).strip():
+            try:
+                requires_python = SpecifierSet(str(raw_rp).strip())
+            except InvalidSpecifier as error:
+                raise InvalidMetadata(origin, f"Requires-Python {raw_rp!r}: {error}") from None
+        extras = frozenset(
+            canonicalize_name(str(extra).strip())
+            for extra in message.get_all("Provides-Extra") or []
+        )
+        return cls(
+            name=canonicalize_name(str(raw_name).strip()),
+            version=version,
+            requires_dist=tuple(requirements),
+            requires_python=requires_python,
+            provides_extra=extras,
+        )
+
+
+class PackageSource(Protocol):
+    """Where the resolver gets projects and metadata. Implementations cache; calls are idempotent."""
+
+    def project(self, name: NormalizedName) -> ProjectFiles:
+        """Every file of ``name`` from the first index that has it.
+
+        Raises :class:`PackageNotFound` when no index has the project.
+        """
+        ...
+
+    def metadata(self, file: FileInfo) -> CandidateMetadata:
+        """The metadata of one file, fetched the cheapest way the index allows."""
+        ...
+
+    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+        """A hint: these projects will probably be needed soon. May start fetching in the
+        background; must return at once. An in-memory source ignores it."""
+        ...
+
+
+class PackageNotFound(UserError):
+    """No configured index has a project of that name."""
+
+    def __init__(self, name: str, indexes: Iterable[str]) -> None:
+        where = ", ".join(indexes) or "no index configured"
+        super().__init__(f"No package named {name!r} was found on any index ({where}).")
+        self.name = name
+
+
+class InvalidMetadata(OutsideWorldError):
+    """A distribution's metadata cannot be parsed; the package, not the user, is at fault."""
+
+    def __init__(self, origin: str, reason: str) -> None:
+        super().__init__(f"The metadata of {origin} is invalid: {reason}.")
+        self.origin = origin
+        self.reason = reason
