@@ -170,8 +170,13 @@ class PackageSource(Protocol):
         ...
 
     def prefetch(self, names: Iterable[NormalizedName]) -> None:
-        """A hint: these projects will probably be needed soon. May start fetching in the
+        """A hint: these projects' pages will probably be needed soon. May start fetching in the
         background; must return at once. An in-memory source ignores it."""
+        ...
+
+    def prefetch_metadata(self, files: Iterable[FileInfo]) -> None:
+        """A hint: the metadata of these files will probably be asked for soon (the candidates the
+        resolver is likely to pin next). Must return at once."""
         ...
 
 

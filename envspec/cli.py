@@ -1,0 +1,405 @@
+"""Command-line interface: argument parsing and printing, nothing else.
+
+Every command calls one function in ``envspec.operations`` and prints what it returns. Exceptions
+derived from :class:`envspec.errors.EnvspecError` become one paragraph on stderr and the exit code
+the error carries; anything else is a bug, reported as such (with a traceback under ``--verbose``).
+
+Start-up cost matters (``envspec sync`` with nothing to do must answer in tens of milliseconds), so
+this module imports only the standard library and ``envspec.errors`` at the top; operations and
+everything heavy are imported inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from envspec import __version__
+from envspec.errors import EXIT_OK, EXIT_OUTSIDE, EXIT_USER, EnvspecError, NotAvailableYet
+
+__all__ = ["Output", "entrypoint", "main"]
+
+
+class Output:
+    """Where a command's words go: results on stdout, progress and errors on stderr."""
+
+    def __init__(self, *, verbosity: int, stdout: TextIO, stderr: TextIO) -> None:
+        self.verbosity = verbosity
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def result(self, text: str) -> None:
+        """The command's answer; printed even with --quiet (a machine may read it)."""
+        print(text, file=self.stdout)
+
+    def info(self, text: str) -> None:
+        if self.verbosity >= 0:
+            print(text, file=self.stderr)
+
+    def detail(self, text: str) -> None:
+        if self.verbosity > 0:
+            print(text, file=self.stderr)
+
+    def error(self, error: EnvspecError) -> None:
+        print(f"error: {error}", file=self.stderr)
+        if error.hint:
+            print(f"hint: {error.hint}", file=self.stderr)
+
+
+# ── commands ─────────────────────────────────────────────────────────────────────────────────
+
+
+def _cmd_init(args: argparse.Namespace, out: Output) -> int:
+    from envspec import operations
+
+    result = operations.init(
+        Path.cwd(), force=args.force, python=args.python, cache_dir=args.cache_dir
+    )
+    out.info(f"Wrote {result.path} (python = {result.python!r}).")
+    out.info("Add requirements to it, then run `envspec sync`.")
+    return EXIT_OK
+
+
+def _cmd_lock(args: argparse.Namespace, out: Output) -> int:
+    import time
+
+    from envspec import operations
+
+    if args.check:
+        checked = operations.lock_check(Path.cwd())
+        out.info(f"{checked.path.name} is fresh ({checked.package_count} packages).")
+        return EXIT_OK
+    started = time.perf_counter()
+    result = operations.lock(
+        Path.cwd(),
+        upgrade=args.upgrade,
+        upgrade_packages=args.upgrade_package,
+        python=args.python,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+    )
+    elapsed = time.perf_counter() - started
+    if result.fresh_without_resolving:
+        out.info(f"{result.path.name} is fresh ({result.package_count} packages); nothing to do.")
+        return EXIT_OK
+    out.info(f"Resolved {result.package_count} packages in {elapsed:.2f}s")
+    for change in result.changes:
+        out.info(f"  {change}")
+    if result.written:
+        out.info(f"Wrote {result.path}")
+    else:
+        out.info(f"{result.path.name} unchanged")
+    return EXIT_OK
+
+
+def _not_available(name: str) -> Callable[[argparse.Namespace, Output], int]:
+    def run(args: argparse.Namespace, out: Output) -> int:
+        raise NotAvailableYet(name)
+
+    return run
+
+
+# ── parser ───────────────────────────────────────────────────────────────────────────────────
+
+_DESCRIPTION = """\
+envspec keeps every Python project in its own virtual environment, described by one committed
+spec (envspec.toml), locked into a standard PEP 751 lock (pylock.toml), and reconciled exactly into
+.venv. Commit the spec and the lock; run `envspec sync` after every pull and `envspec check` in CI.
+"""
+
+_EPILOG = """\
+exit codes: 0 success; 1 drift or a stale lock found; 2 wrong input (spec, arguments,
+unsatisfiable requirements); 3 the outside world failed (network, index, filesystem, interpreter).
+
+Run `envspec COMMAND --help` for a command's options and an example.
+"""
+
+
+def _add_group_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also include this dependency group from [groups] (repeatable)",
+    )
+    parser.add_argument(
+        "--all-groups", action="store_true", help="include every dependency group"
+    )
+
+
+def _add_python_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="use this interpreter instead of discovering one (also: ENVSPEC_PYTHON)",
+    )
+
+
+def _common_options(*, subcommand: bool) -> argparse.ArgumentParser:
+    """Options accepted both before and after the command name (``envspec -v sync`` and
+    ``envspec sync -v``). On subcommands their defaults are suppressed, otherwise argparse would
+    let the subcommand's default overwrite a value given before the command."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if subcommand else value
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="count", default=default(0),
+        help="say more (tracebacks on errors)",
+    )
+    common.add_argument(
+        "-q", "--quiet", action="count", default=default(0),
+        help="say only what was asked for and errors",
+    )
+    common.add_argument(
+        "-C", "--directory", metavar="DIR", default=default(None),
+        help="run as if envspec was started in DIR (where envspec.toml is)",
+    )
+    common.add_argument(
+        "--cache-dir", metavar="DIR", default=default(None),
+        help="cache directory (default: the platform's user cache dir; also ENVSPEC_CACHE_DIR)",
+    )
+    common.add_argument(
+        "--offline", action="store_true", default=default(False),
+        help="use only the cache; never touch the network",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(subcommand=False)
+    sub_common = _common_options(subcommand=True)
+
+    parser = argparse.ArgumentParser(
+        prog="envspec",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"envspec {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def command(
+        name: str,
+        summary: str,
+        description: str,
+        example: str,
+        handler: Callable[[argparse.Namespace, Output], int],
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[sub_common],
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    init = command(
+        "init",
+        "write a starter envspec.toml here",
+        "Write a starter envspec.toml in the current directory: python set to the newest\n"
+        "interpreter found (PATH, pyenv, py launcher), no requirements yet, commented examples.",
+        "envspec init && envspec add requests",
+        _cmd_init,
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing envspec.toml")
+    _add_python_option(init)
+
+    lock = command(
+        "lock",
+        "resolve envspec.toml into pylock.toml (PEP 751)",
+        "Resolve the spec against the index and write pylock.toml. Versions already locked are\n"
+        "kept while they still satisfy the spec; a lock that is already fresh is not rewritten.",
+        "envspec lock --upgrade-package requests",
+        _cmd_lock,
+    )
+    lock.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 if pylock.toml is stale for the spec; write nothing, no network",
+    )
+    lock.add_argument("--upgrade", action="store_true", help="ignore the lock; newest versions")
+    lock.add_argument(
+        "--upgrade-package",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="free only this package from its locked version (repeatable)",
+    )
+    _add_python_option(lock)
+
+    sync = command(
+        "sync",
+        "make .venv match the lock exactly",
+        "Create or update the project's venv so that it holds exactly what pylock.toml selects\n"
+        "for this machine: install missing, change wrong versions, remove extraneous packages.\n"
+        "Re-locks first if the spec changed (unless --frozen or --locked).",
+        "envspec sync --group dev",
+        _not_available("sync"),
+    )
+    sync.add_argument("--frozen", action="store_true", help="use pylock.toml as it is")
+    sync.add_argument(
+        "--locked", action="store_true", help="fail (exit 1) instead of re-locking a stale lock"
+    )
+    sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    _add_group_options(sync)
+    _add_python_option(sync)
+
+    check = command(
+        "check",
+        "verify spec, lock and venv agree (for CI)",
+        "Verify that the lock is fresh for the spec and that the venv matches the lock exactly:\n"
+        "Python version, every package and version, nothing extra, installed files intact.\n"
+        "Exit 1 with a readable report on any drift.",
+        "envspec check --json",
+        _not_available("check"),
+    )
+    check.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    check.add_argument(
+        "--no-verify-files", action="store_true", help="skip hashing installed files (faster)"
+    )
+    _add_group_options(check)
+
+    add = command(
+        "add",
+        "add requirements to the spec, then lock and sync",
+        "Add PEP 508 requirements to envspec.toml (keeping its comments and layout), then lock\n"
+        "and sync. A bare name gets a lower bound at the version locked.",
+        "envspec add 'httpx>=0.27' --group dev",
+        _not_available("add"),
+    )
+    add.add_argument("requirements", nargs="+", metavar="REQ", help="PEP 508 requirement")
+    add.add_argument("--group", metavar="NAME", help="add to this dependency group")
+    add.add_argument("--no-sync", action="store_true", help="stop after the lock")
+
+    remove = command(
+        "remove",
+        "remove requirements from the spec, then lock and sync",
+        "Remove requirements by name from envspec.toml, then lock and sync.",
+        "envspec remove rich",
+        _not_available("remove"),
+    )
+    remove.add_argument("names", nargs="+", metavar="NAME")
+    remove.add_argument("--group", metavar="NAME", help="remove from this dependency group")
+    remove.add_argument("--no-sync", action="store_true", help="stop after the lock")
+
+    tree = command(
+        "tree",
+        "show the locked dependency graph",
+        "Show the locked dependency graph with versions and the markers that apply.",
+        "envspec tree --depth 1",
+        _not_available("tree"),
+    )
+    tree.add_argument("--depth", type=int, metavar="N", help="stop at depth N")
+    tree.add_argument("--invert", action="store_true", help="show who depends on each package")
+    _add_group_options(tree)
+
+    why = command(
+        "why",
+        "show every path from the spec to a package",
+        "Show every path from the spec's requirements to a locked package.",
+        "envspec why urllib3",
+        _not_available("why"),
+    )
+    why.add_argument("name", metavar="NAME")
+
+    export = command(
+        "export",
+        "write requirements.txt with hashes (or a pylock.toml)",
+        "Export the lock's selection as requirements.txt with --hash lines, usable with\n"
+        "`pip install --require-hashes -r`, or as a pylock.toml for one group selection.",
+        "envspec export -o requirements.txt",
+        _not_available("export"),
+    )
+    export.add_argument(
+        "--format", choices=["requirements.txt", "pylock.toml"], default="requirements.txt"
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    _add_group_options(export)
+
+    run = command(
+        "run",
+        "run a command inside the synced venv",
+        "Sync if needed (unless --frozen), then run CMD with the venv's scripts directory first\n"
+        "on PATH and VIRTUAL_ENV set; exits with the command's exit code.",
+        "envspec run -- pytest -x",
+        _not_available("run"),
+    )
+    run.add_argument("--frozen", action="store_true", help="do not sync first")
+    run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
+
+    python = command(
+        "python",
+        "list interpreters and the one the spec selects",
+        "List the Python interpreters found (PATH, pyenv, py launcher) and which one the spec's\n"
+        "`python` selects.",
+        "envspec python",
+        _not_available("python"),
+    )
+    python.add_argument("--json", action="store_true", help="machine-readable list on stdout")
+    _add_python_option(python)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    """Run envspec with ``argv`` (without the program name); returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    out = Output(
+        verbosity=args.verbose - args.quiet,
+        stdout=stdout or sys.stdout,
+        stderr=stderr or sys.stderr,
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(out.stderr)
+        return EXIT_USER
+    try:
+        if args.directory:
+            try:
+                os.chdir(args.directory)
+            except OSError as error:
+                raise _usage_error(f"cannot use -C {args.directory!r}: {error.strerror}")
+        return int(handler(args, out))
+    except EnvspecError as error:
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc(file=out.stderr)
+        out.error(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=out.stderr)
+        return 130
+    except OSError as error:
+        # The filesystem said no (permissions, disk full, ...): the outside world, not a bug.
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc(file=out.stderr)
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=out.stderr)
+        return EXIT_OUTSIDE
+
+
+def _usage_error(message: str) -> EnvspecError:
+    from envspec.errors import UserError
+
+    return UserError(message)
+
+
+def entrypoint() -> NoReturn:
+    """The console script ``envspec`` and ``python -m envspec``."""
+    sys.exit(main())

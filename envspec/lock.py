@@ -1,0 +1,299 @@
+"""The lock model: a standard PEP 751 ``Pylock`` plus envspec's own record under ``[tool.envspec]``.
+
+The lock *is* a ``packaging.pylock.Pylock`` so that any PEP 751 installer can read what envspec
+writes and envspec can install what uv or pip wrote. What envspec adds is the record of the inputs
+that produced it (:class:`LockInputs`): comparing those semantically with the spec is how freshness
+is decided, so reformatting the spec never makes a lock stale while any real change always does, and
+a new release on the index never does (it is not an input).
+
+Pure: builds and compares values; reading and writing TOML is ``envspec.lockfile``'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from packaging.markers import Marker
+from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from envspec.errors import OutsideWorldError
+from envspec.spec import Spec
+from envspec.target import Target
+from envspec.urls import strip_credentials
+
+if TYPE_CHECKING:
+    from envspec.resolve import Resolution, ResolvedPackage
+    from envspec.resolve.source import FileInfo
+
+__all__ = [
+    "CREATED_BY",
+    "LockChange",
+    "LockInputs",
+    "build_lock",
+    "changes_between",
+    "locked_versions",
+    "normalize_requirement",
+    "recorded_inputs",
+    "stale_reasons",
+    "target_environment",
+]
+
+CREATED_BY = "envspec"
+LOCK_VERSION = Version("1.0")
+# The marker variables a resolution depends on beyond the python version: the lock is valid for
+# targets that agree on all of them.
+_ENVIRONMENT_KEYS = ("implementation_name", "sys_platform", "platform_machine")
+
+
+def normalize_requirement(requirement: Requirement) -> str:
+    """One canonical spelling per meaning: ``Requests >= 2.31`` and ``requests>=2.31`` are equal."""
+    text = canonicalize_name(requirement.name)
+    if requirement.extras:
+        text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"
+    if requirement.url:
+        text += f" @ {requirement.url}"
+        if requirement.marker:
+            text += " "
+    elif requirement.specifier:
+        text += ",".join(sorted(str(s) for s in requirement.specifier))
+    if requirement.marker:
+        text += f"; {requirement.marker}"
+    return text
+
+
+def _normalize_specifier(specifier: SpecifierSet) -> str:
+    return ",".join(sorted(str(s) for s in specifier))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockInputs:
+    """Everything in the spec that can change a resolution, in canonical form."""
+
+    python: str
+    requirements: tuple[str, ...]
+    groups: Mapping[str, tuple[str, ...]]
+    indexes: tuple[Mapping[str, Any], ...]
+    resolution: Mapping[str, Any]
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> LockInputs:
+        options = spec.resolution
+        resolution: dict[str, Any] = {"prereleases": options.prereleases}
+        if options.exclude_newer is not None:
+            instant = options.exclude_newer.astimezone(UTC)
+            resolution["exclude-newer"] = instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                ".000000Z", "Z"
+            )
+        if options.constraints:
+            resolution["constraints"] = sorted(
+                normalize_requirement(c) for c in options.constraints
+            )
+        if options.only_binary:
+            resolution["only-binary"] = sorted(options.only_binary)
+        indexes = []
+        for index in spec.indexes:
+            entry: dict[str, Any] = {"name": index.name, "url": strip_credentials(index.url)}
+            if index.packages is not None:
+                entry["packages"] = sorted(index.packages)
+            indexes.append(entry)
+        return cls(
+            python=_normalize_specifier(spec.python),
+            requirements=tuple(sorted(normalize_requirement(r) for r in spec.requirements)),
+            groups={
+                str(name): tuple(sorted(normalize_requirement(r) for r in reqs))
+                for name, reqs in sorted(spec.groups.items())
+            },
+            indexes=tuple(indexes),
+            resolution=resolution,
+        )
+
+    def to_toml(self) -> dict[str, Any]:
+        return {
+            "python": self.python,
+            "requirements": list(self.requirements),
+            "groups": {name: list(reqs) for name, reqs in self.groups.items()},
+            "indexes": [dict(index) for index in self.indexes],
+            "resolution": dict(self.resolution),
+        }
+
+    @classmethod
+    def from_toml(cls, data: Mapping[str, Any]) -> LockInputs:
+        return cls(
+            python=str(data.get("python", "")),
+            requirements=tuple(data.get("requirements", ())),
+            groups={str(k): tuple(v) for k, v in dict(data.get("groups", {})).items()},
+            indexes=tuple(dict(i) for i in data.get("indexes", ())),
+            resolution=dict(data.get("resolution", {})),
+        )
+
+    def differences(self, recorded: LockInputs) -> list[str]:
+        """What changed from ``recorded`` (the lock's) to ``self`` (the spec's), in words."""
+        found: list[str] = []
+        if self.python != recorded.python:
+            found.append(f"python changed from {recorded.python!r} to {self.python!r}")
+        found.extend(_list_changes("requirements", recorded.requirements, self.requirements))
+        for name in sorted(set(self.groups) | set(recorded.groups)):
+            if name not in recorded.groups:
+                found.append(f"group {name!r} was added")
+            elif name not in self.groups:
+                found.append(f"group {name!r} was removed")
+            else:
+                found.extend(
+                    _list_changes(f"group {name!r}", recorded.groups[name], self.groups[name])
+                )
+        if list(self.indexes) != list(recorded.indexes):
+            found.append("the [[index]] entries changed")
+        for key in sorted(set(self.resolution) | set(recorded.resolution)):
+            old, new = recorded.resolution.get(key), self.resolution.get(key)
+            if old != new:
+                found.append(f"resolution option {key!r} changed from {old!r} to {new!r}")
+        return found
+
+
+def _list_changes(what: str, old: Sequence[str], new: Sequence[str]) -> list[str]:
+    added = [r for r in new if r not in old]
+    removed = [r for r in old if r not in new]
+    changes = [f"{what}: added {r!r}" for r in added]
+    changes.extend(f"{what}: removed {r!r}" for r in removed)
+    return changes
+
+
+def recorded_inputs(lock: Pylock) -> LockInputs | None:
+    """The inputs envspec recorded in a lock, or None for a lock another tool wrote."""
+    tool = (lock.tool or {}).get("envspec")
+    if not isinstance(tool, Mapping) or not isinstance(tool.get("inputs"), Mapping):
+        return None
+    return LockInputs.from_toml(tool["inputs"])
+
+
+def stale_reasons(spec: Spec, lock: Pylock) -> list[str]:
+    """Why ``lock`` does not serve ``spec`` (empty: it is fresh). Never touches the network."""
+    recorded = recorded_inputs(lock)
+    if recorded is None:
+        return ["the lock was not written by envspec for this spec (no [tool.envspec] inputs)"]
+    reasons = LockInputs.from_spec(spec).differences(recorded)
+    if reasons:
+        return reasons
+    # Same inputs: every locked version still satisfies the spec unless the lock was edited.
+    versions = locked_versions(lock)
+    everything = [*spec.requirements, *(r for reqs in spec.groups.values() for r in reqs)]
+    for requirement in everything:
+        name = canonicalize_name(requirement.name)
+        version = versions.get(name)
+        if version is not None and not requirement.specifier.contains(version, prereleases=True):
+            reasons.append(f"locked {name} {version} does not satisfy {str(requirement)!r}")
+    return reasons
+
+
+def locked_versions(lock: Pylock) -> dict[NormalizedName, Version]:
+    return {p.name: p.version for p in lock.packages if p.version is not None}
+
+
+def target_environment(target: Target) -> Marker:
+    """The PEP 751 ``environments`` entry for a lock resolved for ``target``."""
+    clauses = [f"{key} == {target.markers[key]!r}" for key in _ENVIRONMENT_KEYS]
+    clauses.append(f"python_version == {target.markers['python_version']!r}")
+    return Marker(" and ".join(clauses))
+
+
+def _file_entry_fields(file: FileInfo) -> dict[str, Any]:
+    if not file.sha256:
+        raise OutsideWorldError(
+            f"The index gave no sha256 for {file.filename}; a lock needs one for every file."
+        )
+    fields: dict[str, Any] = {
+        "url": file.url,
+        "size": file.size,
+        "upload_time": file.upload_time,
+        "hashes": {"sha256": file.sha256},
+    }
+    if urlsplit(file.url).path.rsplit("/", 1)[-1] != file.filename:
+        fields["name"] = file.filename
+    return fields
+
+
+def _group_marker(groups: Iterable[str]) -> Marker:
+    return Marker(" or ".join(f"{group!r} in dependency_groups" for group in sorted(groups)))
+
+
+def _package(resolved: ResolvedPackage, marker: Marker | None) -> Package:
+    wheels = [
+        PackageWheel(**_file_entry_fields(f)) for f in resolved.files if f.kind == "wheel"
+    ]
+    sdists = [f for f in resolved.files if f.kind == "sdist"]
+    sdist = PackageSdist(**_file_entry_fields(sdists[0])) if sdists else None
+    return Package(
+        name=resolved.name,
+        version=resolved.version,
+        marker=marker,
+        requires_python=resolved.requires_python,
+        dependencies=[{"name": dep} for dep in sorted(resolved.dependencies)] or None,
+        index=strip_credentials(resolved.index_url),
+        sdist=sdist,
+        wheels=wheels or None,
+    )
+
+
+def build_lock(resolution: Resolution, inputs: LockInputs, target: Target) -> Pylock:
+    """The lock for a resolution: one file serving the base requirements and every group."""
+    groups = sorted(str(g) for g in resolution.roots if g is not None)
+    base = resolution.reachable(None)
+    needed_by = {g: resolution.reachable(g) for g in groups}
+    packages = []
+    for name in sorted(resolution.packages):
+        if name in base:
+            marker = None
+        else:
+            marker = _group_marker(g for g in groups if name in needed_by[g])
+        packages.append(_package(resolution.packages[name], marker))
+    lock = Pylock(
+        lock_version=LOCK_VERSION,
+        environments=[target_environment(target)],
+        requires_python=SpecifierSet(inputs.python),
+        dependency_groups=groups or None,
+        created_by=CREATED_BY,
+        packages=packages,
+        tool={
+            "envspec": {
+                "inputs": inputs.to_toml(),
+                "target": {"python-version": str(target.python_version)},
+            }
+        },
+    )
+    lock.validate()
+    return lock
+
+
+@dataclass(frozen=True, slots=True)
+class LockChange:
+    """One package that differs between two locks: added (old None), removed (new None) or moved."""
+
+    name: NormalizedName
+    old: Version | None
+    new: Version | None
+
+    def __str__(self) -> str:
+        if self.old is None:
+            return f"+ {self.name} {self.new}"
+        if self.new is None:
+            return f"- {self.name} {self.old}"
+        return f"~ {self.name} {self.old} -> {self.new}"
+
+
+def changes_between(old: Pylock | None, new: Pylock) -> list[LockChange]:
+    before = locked_versions(old) if old is not None else {}
+    after = locked_versions(new)
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            changes.append(LockChange(name, before.get(name), after.get(name)))
+    return changes
+
