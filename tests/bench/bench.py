@@ -1,0 +1,203 @@
+"""Side-by-side benchmark: envspec next to uv on the shared workloads (live PyPI).
+
+Not a test: figures on a shared, noisy machine only mean something as ratios of medians measured in
+one run with the tools alternating (A B A B ...), which is what this does. See
+``../shared/bench/README.md`` for the method.
+
+    python tests/bench/bench.py --workloads small web --runs 5 [--uv PATH] [--only lock-cold,...]
+
+Scenarios (each next to uv's closest equivalent):
+  lock-cold    envspec lock, empty cache, no lock   | uv pip compile, empty UV_CACHE_DIR
+  lock-warm    envspec lock, filled cache, no lock  | uv pip compile, filled cache
+  lock-fresh   envspec lock, fresh lock present     | uv lock on a project whose uv.lock is fresh
+It also compares the pins both tools chose and prints any difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+WORKLOADS = REPO.parent / "shared" / "bench" / "workloads"
+
+
+@dataclass
+class Sample:
+    seconds: float
+    max_rss_kib: int
+
+
+@dataclass
+class Row:
+    scenario: str
+    envspec: list[Sample] = field(default_factory=list)
+    uv: list[Sample] = field(default_factory=list)
+
+
+def run_measured(argv: list[str], *, cwd: Path, env: dict[str, str]) -> Sample:
+    """Run one command; wall time and the peak RSS of exactly that child (os.wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        err = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"{' '.join(argv)} failed ({process.returncode}):\n{err}")
+    if process.stderr:
+        process.stderr.close()
+    return Sample(elapsed, usage.ru_maxrss)
+
+
+def requirements_of(workload: str) -> list[str]:
+    lines = (WORKLOADS / f"{workload}.in").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def write_envspec_project(directory: Path, requirements: list[str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    body = ",\n".join(f'  "{r}"' for r in requirements)
+    (directory / "envspec.toml").write_text(f'python = "3.11"\nrequirements = [\n{body},\n]\n')
+
+
+def write_uv_project(directory: Path, requirements: list[str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    body = ", ".join(f'"{r}"' for r in requirements)
+    (directory / "pyproject.toml").write_text(
+        "[project]\nname = \"bench\"\nversion = \"0\"\n"
+        f"requires-python = \"==3.11.*\"\ndependencies = [{body}]\n"
+    )
+    (directory / "requirements.in").write_text("\n".join(requirements) + "\n")
+
+
+def median(samples: list[Sample]) -> float:
+    return statistics.median(s.seconds for s in samples)
+
+
+def envspec_pins(project: Path) -> dict[str, str]:
+    data = tomllib.loads((project / "pylock.toml").read_text())
+    return {p["name"]: p["version"] for p in data["packages"]}
+
+
+def uv_pins(text: str) -> dict[str, str]:
+    pins = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "==" in line:
+            name, version = line.split(";")[0].split("==")
+            pins[name.strip().lower().replace("_", "-").replace(".", "-")] = version.strip()
+    return pins
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workloads", nargs="+", default=["small", "web"])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--uv", default=shutil.which("uv") or "/tmp/uv/bin/uv")
+    parser.add_argument("--python", default="3.11", help="interpreter for both tools")
+    parser.add_argument("--only", default="", help="comma-separated scenarios to run")
+    args = parser.parse_args()
+    only = {s for s in args.only.split(",") if s}
+    envspec = [sys.executable, "-m", "envspec"]
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
+
+    for workload in args.workloads:
+        requirements = requirements_of(workload)
+        with tempfile.TemporaryDirectory(prefix=f"bench-{workload}-") as tmp:
+            root = Path(tmp)
+            ours, theirs = root / "envspec", root / "uv"
+            write_envspec_project(ours, requirements)
+            write_uv_project(theirs, requirements)
+            rows: list[Row] = []
+
+            def scenario(
+                name: str, prepare: Callable[[], None], mine: list[str], uv: list[str],
+                mine_env: Callable[[], dict[str, str]], uv_env: Callable[[], dict[str, str]],
+            ) -> None:
+                if only and name not in only:
+                    return
+                row = Row(name)
+                for _ in range(args.runs):
+                    prepare()
+                    row.envspec.append(run_measured(mine, cwd=ours, env=mine_env()))
+                    prepare()
+                    row.uv.append(run_measured(uv, cwd=theirs, env=uv_env()))
+                rows.append(row)
+
+            counter = iter(range(10**6))
+
+            def fresh_cache(tool: str) -> Path:
+                path = root / f"cache-{tool}-{next(counter)}"
+                return path
+
+            def drop_locks() -> None:
+                (ours / "pylock.toml").unlink(missing_ok=True)
+
+            compile_argv = [
+                args.uv, "pip", "compile", "requirements.in", "--python-version", args.python,
+                "-q", "-o", "requirements.txt",
+            ]
+            scenario(
+                "lock-cold", drop_locks, [*envspec, "lock", "-q"], compile_argv,
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(fresh_cache("envspec"))},
+                lambda: {**base_env, "UV_CACHE_DIR": str(fresh_cache("uv"))},
+            )
+            warm_envspec, warm_uv = root / "warm-envspec", root / "warm-uv"
+            drop_locks()
+            subprocess.run([*envspec, "lock", "-q"], cwd=ours, check=True,
+                           env={**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)})
+            subprocess.run(compile_argv, cwd=theirs, check=True,
+                           env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
+            scenario(
+                "lock-warm", drop_locks, [*envspec, "lock", "-q"], compile_argv,
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
+                lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
+            )
+            subprocess.run([*envspec, "lock", "-q"], cwd=ours, check=True,
+                           env={**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)})
+            subprocess.run([args.uv, "lock", "-q"], cwd=theirs, check=True,
+                           env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
+            scenario(
+                "lock-fresh", lambda: None, [*envspec, "lock", "-q"], [args.uv, "lock", "-q"],
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
+                lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
+            )
+
+            print(f"\n== {workload} ({len(requirements)} requirements, {args.runs} runs each)")
+            print(f"{'scenario':<12} {'envspec':>9} {'uv':>9} {'ratio':>7} {'rss MiB':>15}")
+            for row in rows:
+                mine_m, uv_m = median(row.envspec), median(row.uv)
+                rss = f"{max(s.max_rss_kib for s in row.envspec) // 1024}/" \
+                      f"{max(s.max_rss_kib for s in row.uv) // 1024}"
+                print(f"{row.scenario:<12} {mine_m:>8.3f}s {uv_m:>8.3f}s "
+                      f"{mine_m / uv_m:>6.2f}x {rss:>15}")
+
+            if (ours / "pylock.toml").exists() and (theirs / "requirements.txt").exists():
+                mine_pins = envspec_pins(ours)
+                their_pins = uv_pins((theirs / "requirements.txt").read_text())
+                differ = sorted(
+                    name for name in set(mine_pins) | set(their_pins)
+                    if mine_pins.get(name) != their_pins.get(name)
+                )
+                print(f"pins: envspec {len(mine_pins)}, uv {len(their_pins)}, "
+                      f"{'identical' if not differ else 'different:'}")
+                for name in differ:
+                    print(f"  {name}: envspec {mine_pins.get(name)} uv {their_pins.get(name)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
