@@ -88,13 +88,17 @@ def _fresh_modules(code: str) -> set[str]:
         "import envspec",
         "import envspec.cli",
         "from envspec.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass",
-        "import envspec.spec, envspec.target, envspec.resolve.source",
+        "import envspec.spec, envspec.target, envspec.lock, envspec.plan",
     ],
 )
-def test_light_paths_do_not_import_httpx(code: str) -> None:
+def test_light_paths_import_neither_httpx_nor_resolvelib(code: str) -> None:
     modules = _fresh_modules(code)
     assert "httpx" not in modules
     assert "resolvelib" not in modules
+
+
+def test_the_resolver_core_does_not_import_httpx() -> None:
+    assert "httpx" not in _fresh_modules("import envspec.resolve, envspec.resolve.source")
 
 
 def test_every_module_imports_on_its_own() -> None:
