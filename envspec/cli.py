@@ -96,6 +96,41 @@ def _cmd_lock(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _cmd_python(args: argparse.Namespace, out: Output) -> int:
+    import json
+
+    from envspec import operations
+
+    result = operations.pythons(Path.cwd(), python=args.python, cache_dir=args.cache_dir)
+    if args.json:
+        document = {
+            "requested": result.requested,
+            "chosen": str(result.chosen.path) if result.chosen else None,
+            "interpreters": [
+                {
+                    "path": str(i.path),
+                    "version": str(i.version),
+                    "implementation": i.implementation,
+                    "source": i.source,
+                }
+                for i in result.interpreters
+            ],
+        }
+        out.result(json.dumps(document, indent=2))
+        return EXIT_OK
+    for interpreter in result.interpreters:
+        mark = "*" if result.chosen is not None and interpreter.path == result.chosen.path else " "
+        note = "" if interpreter.is_supported else "  [not usable: envspec needs CPython >= 3.8]"
+        out.result(f"{mark} {interpreter.describe()}{note}")
+    if result.requested is None:
+        out.info("(no envspec.toml here: nothing selected)")
+    elif result.chosen is not None:
+        out.info(f"python = {result.requested!r} selects {result.chosen.path}")
+    else:
+        out.info(result.problem or "")
+    return EXIT_OK
+
+
 def _not_available(name: str) -> Callable[[argparse.Namespace, Output], int]:
     def run(args: argparse.Namespace, out: Output) -> int:
         raise NotAvailableYet(name)
@@ -344,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
         "List the Python interpreters found (PATH, pyenv, py launcher) and which one the spec's\n"
         "`python` selects.",
         "envspec python",
-        _not_available("python"),
+        _cmd_python,
     )
     python.add_argument("--json", action="store_true", help="machine-readable list on stdout")
     _add_python_option(python)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from envspec.lock import LockChange
+    from envspec.pythons.discover import Interpreter
     from envspec.resolve import Resolution
     from envspec.spec import Spec
     from envspec.target import Target
@@ -28,10 +29,12 @@ __all__ = [
     "InitResult",
     "LockCheckResult",
     "LockResult",
+    "PythonsResult",
     "find_spec",
     "init",
     "lock",
     "lock_check",
+    "pythons",
 ]
 
 SPEC_FILENAME = "envspec.toml"
@@ -243,3 +246,35 @@ def _resolve(
             locked=locked,
             upgrade=upgrade,
         )
+
+
+# ── python ───────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True, slots=True)
+class PythonsResult:
+    interpreters: tuple[Interpreter, ...]
+    chosen: Interpreter | None
+    requested: str | None
+    """The spec's python specifier, None when there is no spec here."""
+    problem: str | None
+    """Why nothing was chosen (no interpreter satisfies the spec), else None."""
+
+
+def pythons(directory: Path, *, python: str | None = None, cache_dir: str | None = None) -> PythonsResult:
+    """The interpreters found and which one the spec here (if any) selects."""
+    from envspec.pythons.discover import InterpreterNotFound, choose_interpreter, find_interpreters
+    from envspec.spec import load_spec
+
+    root = cache_root(cache_dir)
+    explicit = Path(python) if python else None
+    found = tuple(find_interpreters(explicit=explicit, cache_dir=root))
+    spec_path = directory / SPEC_FILENAME
+    if not spec_path.is_file():
+        return PythonsResult(found, None, None, None)
+    spec = load_spec(spec_path)
+    try:
+        chosen = choose_interpreter(spec.python, explicit=explicit, cache_dir=root)
+    except InterpreterNotFound as error:
+        return PythonsResult(found, None, str(spec.python), str(error))
+    return PythonsResult(found, chosen, str(spec.python), None)

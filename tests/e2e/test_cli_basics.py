@@ -20,7 +20,6 @@ NOT_YET = {
     "why": ["rich"],
     "export": [],
     "run": ["--", "true"],
-    "python": [],
 }
 
 
@@ -144,3 +143,19 @@ def test_directory_option(tmp_path: Path) -> None:
     missing = envspec("-C", str(tmp_path / "nope"), "lock")
     assert missing.returncode == 2
     assert "cannot use -C" in missing.stderr
+
+
+def test_python_lists_interpreters_and_the_spec_choice(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "envspec.toml").write_text('python = ">=3.11,<3.13"\n')
+    done = envspec("python", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "selects" in done.stderr
+    chosen = [line for line in done.stdout.splitlines() if line.startswith("*")]
+    assert len(chosen) == 1 and "3.12." in chosen[0]
+    listing = json.loads(envspec("python", "--json", cwd=tmp_path).stdout)
+    assert listing["requested"] == "<3.13,>=3.11"
+    versions = {i["version"][:4] for i in listing["interpreters"]}
+    assert {"3.11", "3.12"} <= versions
+    assert listing["chosen"] in {i["path"] for i in listing["interpreters"]}
