@@ -1,0 +1,135 @@
+"""The requirement and candidate values resolvelib juggles, as frozen data.
+
+resolvelib is generic over requirement, candidate and identifier types; these are envspec's. They are
+plain values on purpose (unlike pip's candidates, which download or build when constructed): making
+one costs nothing, and everything that needs I/O (metadata) goes through the finder and the
+:class:`~envspec.resolve.source.PackageSource`.
+
+Identifiers: a project without extras is identified by its canonical name (``"requests"``); with
+extras by ``"requests[socks]"`` (extras sorted). An extras candidate ``a[x] 1.0`` depends on its base
+``a==1.0`` and on the Requires-Dist entries the extra turns on, so the base and its extras always
+resolve to the same version (pip's ``ExtrasCandidate``). The target Python is a node of the graph too
+(``"<python>"``), so that a Requires-Python mismatch shows up in resolvelib's conflict causes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from envspec.resolve.source import FileInfo
+
+__all__ = [
+    "PYTHON_IDENTIFIER",
+    "Candidate",
+    "Identifier",
+    "PackageCandidate",
+    "PackageRequirement",
+    "PythonCandidate",
+    "PythonRequirement",
+    "Requirement",
+    "identifier_for",
+    "is_pin",
+]
+
+Identifier = str
+"""A project name, ``name[extra,...]`` for a project with extras, or :data:`PYTHON_IDENTIFIER`."""
+
+PYTHON_IDENTIFIER: Identifier = "<python>"
+
+
+def identifier_for(name: NormalizedName, extras: frozenset[NormalizedName]) -> Identifier:
+    if not extras:
+        return name
+    return f"{name}[{','.join(sorted(extras))}]"
+
+
+def is_pin(specifier: SpecifierSet) -> bool:
+    """Whether a specifier names one exact version (``==1.0`` or ``===1.0``; not ``==1.*``)."""
+    return any(
+        spec.operator == "===" or (spec.operator == "==" and not spec.version.endswith(".*"))
+        for spec in specifier
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageRequirement:
+    """A requirement on a project (with extras), with its markers already evaluated away."""
+
+    name: NormalizedName
+    extras: frozenset[NormalizedName] = frozenset()
+    specifier: SpecifierSet = SpecifierSet()
+    group: str | None = None
+    """For a root requirement: the spec group that asked for it (None = the base requirements)."""
+    root: bool = False
+    """True for a requirement written in the spec, False for a dependency of a candidate."""
+
+    @property
+    def identifier(self) -> Identifier:
+        return identifier_for(self.name, self.extras)
+
+    @property
+    def pinned(self) -> bool:
+        return is_pin(self.specifier)
+
+    def __str__(self) -> str:
+        return f"{self.identifier}{self.specifier}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PythonRequirement:
+    """A candidate's Requires-Python, as a requirement on the target interpreter."""
+
+    specifier: SpecifierSet
+
+    @property
+    def identifier(self) -> Identifier:
+        return PYTHON_IDENTIFIER
+
+    def __str__(self) -> str:
+        return f"Python {self.specifier}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackageCandidate:
+    """One version of a project (with a set of extras) that may be pinned.
+
+    ``files`` are the files the lock would record (eligible under the options, every platform);
+    ``best_file`` is the file the target would install and whose metadata describes the candidate.
+    Equality and hash are by (name, version, extras): on one index that identifies the files.
+    """
+
+    name: NormalizedName
+    version: Version
+    extras: frozenset[NormalizedName] = frozenset()
+    files: tuple[FileInfo, ...] = field(compare=False)
+    best_file: FileInfo = field(compare=False)
+    index_url: str = field(compare=False)
+
+    @property
+    def identifier(self) -> Identifier:
+        return identifier_for(self.name, self.extras)
+
+    def __str__(self) -> str:
+        return f"{self.identifier} {self.version}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PythonCandidate:
+    """The target interpreter: the one and only candidate for :data:`PYTHON_IDENTIFIER`."""
+
+    version: Version
+
+    @property
+    def identifier(self) -> Identifier:
+        return PYTHON_IDENTIFIER
+
+    def __str__(self) -> str:
+        return f"Python {self.version}"
+
+
+Requirement = PackageRequirement | PythonRequirement
+Candidate = PackageCandidate | PythonCandidate

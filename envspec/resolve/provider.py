@@ -1,0 +1,106 @@
+"""The resolvelib provider: thin, and only delegating.
+
+Roles, as in pip's ``resolution/resolvelib`` (whose header comment this follows):
+
+* **provider** (this module) answers resolvelib's questions and decides nothing itself;
+* **finder** (:mod:`envspec.resolve.finder`) turns requirements into ordered candidates and
+  candidates into dependencies, through the :class:`PackageSource`;
+* **candidates / requirements** (:mod:`envspec.resolve.candidates`) are frozen values;
+* **preferences** (:mod:`envspec.resolve.preferences`) is the documented order of work;
+* **select** (:mod:`envspec.resolve.select`) says which files are eligible and why not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from resolvelib.providers import AbstractProvider
+from resolvelib.structs import RequirementInformation
+
+from envspec.resolve.candidates import (
+    PYTHON_IDENTIFIER,
+    Candidate,
+    Identifier,
+    PackageCandidate,
+    PackageRequirement,
+    PythonCandidate,
+    PythonRequirement,
+    Requirement,
+)
+from envspec.resolve.finder import CandidateFinder
+from envspec.resolve.preferences import PreferenceKey, preference_key
+
+__all__ = ["Provider"]
+
+
+class Provider(AbstractProvider[Requirement, Candidate, Identifier]):
+    def __init__(self, finder: CandidateFinder, *, user_order: Mapping[Identifier, int]) -> None:
+        self.finder = finder
+        self.user_order = user_order
+
+    def identify(self, requirement_or_candidate: Requirement | Candidate) -> Identifier:
+        return requirement_or_candidate.identifier
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[Identifier],
+        resolutions: Mapping[Identifier, Candidate],
+        candidates: Mapping[Identifier, Iterator[Candidate]],
+        information: Mapping[Identifier, Iterator[RequirementInformation[Requirement, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
+    ) -> Iterable[Identifier]:
+        """The target Python alone when it is pending: one candidate, decides conflicts early."""
+        identifiers = list(identifiers)
+        if PYTHON_IDENTIFIER in identifiers:
+            return [PYTHON_IDENTIFIER]
+        return identifiers
+
+    def get_preference(
+        self,
+        identifier: Identifier,
+        resolutions: Mapping[Identifier, Candidate],
+        candidates: Mapping[Identifier, Iterator[Candidate]],
+        information: Mapping[Identifier, Iterator[RequirementInformation[Requirement, Candidate]]],
+        backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
+    ) -> PreferenceKey:
+        return preference_key(
+            identifier,
+            candidates=candidates[identifier],
+            information=information[identifier],
+            backtrack_causes=backtrack_causes,
+            user_order=self.user_order,
+        )
+
+    def find_matches(
+        self,
+        identifier: Identifier,
+        requirements: Mapping[Identifier, Iterator[Requirement]],
+        incompatibilities: Mapping[Identifier, Iterator[Candidate]],
+    ) -> list[Candidate]:
+        incompatible = list(incompatibilities[identifier])
+        wanted = list(requirements[identifier])
+        if identifier == PYTHON_IDENTIFIER:
+            python = [r for r in wanted if isinstance(r, PythonRequirement)]
+            return list(self.finder.find_python(python, incompatible))
+        package = [r for r in wanted if isinstance(r, PackageRequirement)]
+        first = package[0]
+        if first.extras and first.name in requirements:
+            # The base must resolve to the same version; narrowing here saves a backtrack.
+            package += [
+                r for r in requirements[first.name] if isinstance(r, PackageRequirement)
+            ]
+        return list(self.finder.find_candidates(first.name, first.extras, package, incompatible))
+
+    def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
+        if isinstance(requirement, PythonRequirement):
+            return isinstance(candidate, PythonCandidate) and self.finder.target.allows_python(
+                requirement.specifier
+            )
+        return isinstance(candidate, PackageCandidate) and requirement.specifier.contains(
+            candidate.version, prereleases=True
+        )
+
+    def get_dependencies(self, candidate: Candidate) -> Sequence[Requirement]:
+        if isinstance(candidate, PythonCandidate):
+            return ()
+        return self.finder.dependencies(candidate)
