@@ -7,7 +7,10 @@ stay small. Pure: text in, text out; the caller does the (atomic) file I/O.
 
 from __future__ import annotations
 
+import json
+import re
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +48,23 @@ def loads(text: str, *, path: Path = Path(LOCK_FILENAME)) -> Pylock:
         raise LockFileError(path, str(error)) from None
 
 
+_FILE_KEY_ORDER = ("name", "url", "path", "upload-time", "size", "hashes")
+
+
+def _file_fields_ordered(entry: dict[str, Any]) -> dict[str, Any]:
+    ordered = {key: entry[key] for key in _FILE_KEY_ORDER if key in entry}
+    ordered.update((key, value) for key, value in entry.items() if key not in ordered)
+    return ordered
+
+
 def _sorted(data: Any) -> Any:
     """Sort the file lists so their order never depends on the index's order."""
     for package in data.get("packages", []):
         if "wheels" in package:
-            package["wheels"] = sorted(package["wheels"], key=_file_key)
+            wheels = sorted(package["wheels"], key=_file_key)
+            package["wheels"] = [_file_fields_ordered(w) for w in wheels]
+        if "sdist" in package:
+            package["sdist"] = _file_fields_ordered(package["sdist"])
     data["packages"] = sorted(
         data.get("packages", []), key=lambda p: (p["name"], p.get("version", ""))
     )
@@ -63,5 +78,57 @@ def _file_key(entry: dict[str, Any]) -> str:
 
 
 def dumps(lock: Pylock) -> str:
+    """The lock in the layout uv also writes: one ``[[packages]]`` table per package, its sdist an
+    inline table and each wheel one line, so that a version bump is a small, readable diff."""
     data = _sorted(dict(lock.to_dict()))
-    return _HEADER + tomli_w.dumps(data, indent=2)
+    packages = data.pop("packages", [])
+    tool = data.pop("tool", None)
+    lines = [_HEADER.rstrip("\n")]
+    lines.extend(f"{_key(key)} = {_value(value)}" for key, value in data.items())
+    for package in packages:
+        lines.extend(["", "[[packages]]"])
+        lines.extend(f"{_key(key)} = {_value(value)}" for key, value in package.items())
+    text = "\n".join(lines) + "\n"
+    if tool:
+        text += "\n" + tomli_w.dumps({"tool": tool}, indent=2)
+    return text
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    # Plain double quotes as usual; a literal string for text with double quotes in it (markers),
+    # which then reads without escapes; JSON's escapes (valid in TOML basic strings) otherwise.
+    control = any(ord(c) < 0x20 or c == "\x7f" for c in text)
+    if not control and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    if not control and "'" not in text:
+        return f"'{text}'"
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat() + "Z"
+        return value.isoformat()
+    if isinstance(value, dict):
+        inner = ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items())
+        return f"{{ {inner} }}" if inner else "{}"
+    if isinstance(value, list | tuple):
+        if value and all(isinstance(item, dict) for item in value):
+            return "[\n" + "".join(f"  {_value(item)},\n" for item in value) + "]"
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to pylock.toml")
