@@ -70,7 +70,7 @@ def _cmd_lock(args: argparse.Namespace, out: Output) -> int:
     from envspec import operations
 
     if args.check:
-        checked = operations.lock_check(Path.cwd())
+        checked = operations.lock_check(Path.cwd(), cache_dir=args.cache_dir)
         out.info(f"{checked.path.name} is fresh ({checked.package_count} packages).")
         return EXIT_OK
     started = time.perf_counter()

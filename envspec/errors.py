@@ -8,8 +8,8 @@ the product's contract (DESIGN.md): 1 drift or staleness found, 2 the user's inp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = [
     "EXIT_DRIFT",
@@ -78,9 +78,11 @@ class DriftFound(EnvspecError):
     exit_code = EXIT_DRIFT
 
 
-@dataclass(frozen=True, slots=True)
-class SpecProblem:
+class SpecProblem(NamedTuple):
     """One thing wrong with a spec file, located as precisely as the file allows.
+
+    A NamedTuple rather than a dataclass: this module is on every command's start-up path, and
+    ``dataclasses`` alone costs about ten milliseconds to import.
 
     ``key_path`` is dotted with list indexes (``index[1].url``, ``requirements[2]``); empty for a
     problem with the whole file (a TOML syntax error). ``line`` is 1-based, or None where it cannot be

@@ -8,7 +8,6 @@ file, so every write goes to a temporary file in the same directory and is renam
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +15,8 @@ __all__ = ["atomic_write_bytes", "atomic_write_text", "cache_root"]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    import tempfile  # not at the top: start-up time of the no-op commands
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

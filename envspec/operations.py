@@ -1,13 +1,16 @@
 """What each command does: wires the core (spec, resolve, lock model) to the edges (index,
 interpreters, venv) and returns a result value. Never prints; the CLI renders results.
+
+Results are NamedTuples and every heavy import happens inside the function that needs it: this
+module is on the path of the commands that must answer in a few tens of milliseconds (a fresh
+``envspec lock``, a no-op ``envspec sync``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from envspec.errors import DriftFound, UserError
 from envspec.fsutil import cache_root
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from envspec.target import Target
 
 __all__ = [
+    "LOCK_FILENAME",
     "SPEC_FILENAME",
     "InitResult",
     "LockCheckResult",
@@ -38,6 +42,7 @@ __all__ = [
 ]
 
 SPEC_FILENAME = "envspec.toml"
+LOCK_FILENAME = "pylock.toml"  # envspec.lockfile.LOCK_FILENAME, without importing the lock model
 
 _STARTER_SPEC = """\
 # envspec.toml: this project's Python environment, declared.
@@ -65,8 +70,7 @@ requirements = [
 """
 
 
-@dataclass(frozen=True, slots=True)
-class InitResult:
+class InitResult(NamedTuple):
     path: Path
     python: str
 
@@ -102,8 +106,7 @@ def init(
 # ── lock ─────────────────────────────────────────────────────────────────────────────────────
 
 
-@dataclass(frozen=True, slots=True)
-class LockResult:
+class LockResult(NamedTuple):
     path: Path
     written: bool
     """False when the lock on disk was already exactly this (nothing rewritten)."""
@@ -113,8 +116,7 @@ class LockResult:
     """True when the existing lock was fresh for the spec and nothing was resolved."""
 
 
-@dataclass(frozen=True, slots=True)
-class LockCheckResult:
+class LockCheckResult(NamedTuple):
     path: Path
     package_count: int
 
@@ -139,14 +141,20 @@ def _read_lock(path: Path) -> Pylock | None:
     return lockfile.loads(text, path=path)
 
 
-def lock_check(directory: Path) -> LockCheckResult:
+def lock_check(directory: Path, *, cache_dir: str | None = None) -> LockCheckResult:
     """``envspec lock --check``: exit 1 (DriftFound) when the lock is missing or stale."""
+    from envspec.freshness import FreshnessMemo
+
+    spec_path = find_spec(directory)
+    lock_path = spec_path.parent / LOCK_FILENAME
+    memo = FreshnessMemo(cache_root(cache_dir), spec_path)
+    remembered = memo.recall(lock_path)
+    if remembered is not None:
+        return LockCheckResult(path=lock_path, package_count=remembered)
     from envspec.lock import stale_reasons
-    from envspec.lockfile import LOCK_FILENAME
     from envspec.spec import load_spec
 
-    spec = load_spec(find_spec(directory))
-    lock_path = spec.project_dir / LOCK_FILENAME
+    spec = load_spec(spec_path)
     existing = _read_lock(lock_path)
     if existing is None:
         raise DriftFound(f"There is no {LOCK_FILENAME} for {spec.path}.", hint="Run `envspec lock`.")
@@ -156,6 +164,7 @@ def lock_check(directory: Path) -> LockCheckResult:
         raise DriftFound(
             f"{lock_path} is stale for {spec.path}:\n{listing}", hint="Run `envspec lock`."
         )
+    memo.remember(lock_path, len(existing.packages))
     return LockCheckResult(path=lock_path, package_count=len(existing.packages))
 
 
@@ -169,24 +178,28 @@ def lock(
     offline: bool = False,
 ) -> LockResult:
     """Resolve the spec and write pylock.toml, keeping locked versions while they still fit."""
+    from envspec.freshness import FreshnessMemo
+
+    spec_path = find_spec(directory)
+    lock_path = spec_path.parent / LOCK_FILENAME
+    memo = FreshnessMemo(cache_root(cache_dir), spec_path)
+    freeing = upgrade or bool(upgrade_packages)
+    if not freeing:
+        remembered = memo.recall(lock_path)
+        if remembered is not None:
+            return LockResult(lock_path, False, (), remembered, fresh_without_resolving=True)
+
     from packaging.utils import canonicalize_name
 
     from envspec import lockfile
     from envspec.lock import LockInputs, build_lock, changes_between, locked_versions, stale_reasons
     from envspec.spec import load_spec
 
-    spec = load_spec(find_spec(directory))
-    lock_path = spec.project_dir / lockfile.LOCK_FILENAME
+    spec = load_spec(spec_path)
     existing = _read_lock(lock_path)
-    if existing is not None and not upgrade and not upgrade_packages:
-        if not stale_reasons(spec, existing):
-            return LockResult(
-                path=lock_path,
-                written=False,
-                changes=(),
-                package_count=len(existing.packages),
-                fresh_without_resolving=True,
-            )
+    if existing is not None and not freeing and not stale_reasons(spec, existing):
+        memo.remember(lock_path, len(existing.packages))
+        return LockResult(lock_path, False, (), len(existing.packages), fresh_without_resolving=True)
     target = _target_for(spec, python=python, cache_dir=cache_dir)
     resolution = _resolve(
         spec,
@@ -204,6 +217,7 @@ def lock(
         from envspec.fsutil import atomic_write_text
 
         atomic_write_text(lock_path, text)
+    memo.remember(lock_path, len(new.packages))
     return LockResult(
         path=lock_path,
         written=written,
@@ -251,8 +265,7 @@ def _resolve(
 # ── python ───────────────────────────────────────────────────────────────────────────────────
 
 
-@dataclass(frozen=True, slots=True)
-class PythonsResult:
+class PythonsResult(NamedTuple):
     interpreters: tuple[Interpreter, ...]
     chosen: Interpreter | None
     requested: str | None
