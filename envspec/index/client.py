@@ -1,0 +1,340 @@
+"""The one HTTP client of a run: pooling, HTTP/2, timeouts, retries, credentials, redaction.
+
+Every request envspec makes to an index goes through :class:`IndexClient`, so there is exactly one
+place that decides how hard to try (exponential backoff on connection errors, 5xx and truncated
+bodies), which credentials to attach (the index URL's own ``user:pass@`` for that host, else the
+user's netrc), and how a failure is worded (:class:`IndexUnavailable`, URL redacted, reason given).
+
+``httpx`` is imported lazily, inside the constructor and methods: ``envspec --version`` and the
+no-op sync must not pay for it, and a test proves ``import envspec.index`` leaves it unloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import netrc
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Self, TypeVar
+from urllib.parse import urlsplit
+
+from envspec.errors import OutsideWorldError
+from envspec.urls import redact_url, strip_credentials
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "SIMPLE_ACCEPT",
+    "HttpResponse",
+    "IndexClient",
+    "IndexUnavailable",
+    "host_key",
+    "status_error",
+]
+
+log = logging.getLogger(__name__)
+
+SIMPLE_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
+"""Retries after the first attempt (so up to four attempts)."""
+DEFAULT_BACKOFF = 0.5
+"""Seconds before the first retry; doubled before each further one."""
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+CHUNK_SIZE = 256 * 1024
+
+_T = TypeVar("_T")
+
+
+class IndexUnavailable(OutsideWorldError):
+    """An index (or a file on it) could not be fetched, after every retry."""
+
+    def __init__(self, url: str, reason: str, *, hint: str | None = None) -> None:
+        shown = redact_url(url)
+        super().__init__(f"Could not fetch {shown!r}: {reason}.", hint=hint)
+        self.url = shown
+        self.reason = reason
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way that another attempt may fix; carries the reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpResponse:
+    """A finished response: status, headers (lower-cased names) and the body that was read."""
+
+    url: str
+    """The final URL after redirects, without credentials."""
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def host_key(url: str) -> str:
+    """``host[:port]`` of a URL, lower-cased: the unit credentials are attached to."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return host if parts.port is None else f"{host}:{parts.port}"
+
+
+class IndexClient:
+    """One pooled ``httpx.Client`` for the whole run; thread-safe (the pool is shared).
+
+    ``transport`` replaces the network (``httpx.MockTransport`` in unit tests); ``sleep`` replaces
+    ``time.sleep`` between retries so retry tests take no time.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        sleep: Callable[[float], None] = time.sleep,
+        max_connections: int = 32,
+        netrc_path: Path | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        import httpx
+
+        from envspec import __version__
+
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self._credentials: dict[str, tuple[str, str]] = {}
+        self._netrc_path = netrc_path
+        self._netrc: netrc.netrc | None = None
+        self._netrc_loaded = False
+        self._netrc_lock = threading.Lock()
+        # HTTP/2 is negotiated through ALPN, so it is used exactly where the server offers it
+        # (and httpx applies the same settings to the transports it makes for $HTTPS_PROXY).
+        self._client = httpx.Client(
+            transport=transport,
+            http2=_h2_available(),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=True,
+            headers={"User-Agent": user_agent or f"envspec/{__version__}"},
+            trust_env=True,
+        )
+
+    # -- credentials -------------------------------------------------------------------------
+
+    def register_index(self, url: str) -> str:
+        """Remember the credentials in an index URL for its host; return the URL without them."""
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            from urllib.parse import unquote
+
+            self._credentials[host_key(url)] = (
+                unquote(parts.username or ""),
+                unquote(parts.password or ""),
+            )
+        return strip_credentials(url)
+
+    def _netrc_for(self, host: str) -> tuple[str, str] | None:
+        with self._netrc_lock:
+            if not self._netrc_loaded:
+                self._netrc_loaded = True
+                path = self._netrc_path
+                if path is None:
+                    env = os.environ.get("NETRC")
+                    path = Path(env) if env else Path.home() / ".netrc"
+                try:
+                    if path.is_file():
+                        self._netrc = netrc.netrc(str(path))
+                except (OSError, netrc.NetrcParseError) as error:
+                    log.warning("ignoring unreadable netrc file %s: %s", path, error)
+            if self._netrc is None:
+                return None
+        entry = self._netrc.authenticators(host)
+        if entry is None:
+            return None
+        login, _account, password = entry
+        return login or "", password or ""
+
+    def _auth_for(self, url: str) -> httpx.BasicAuth | None:
+        import httpx
+
+        key = host_key(url)
+        creds = self._credentials.get(key)
+        if creds is None:
+            creds = self._netrc_for(urlsplit(url).hostname or "")
+        if creds is None:
+            return None
+        return httpx.BasicAuth(*creds)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
+        """Run ``attempt`` until it succeeds, backing off between tries; then IndexUnavailable."""
+        import httpx
+
+        delay = self.backoff
+        last_reason = "no attempt was made"
+        for number in range(self.retries + 1):
+            if number:
+                log.debug("retrying %s in %.2fs (%s)", redact_url(url), delay, last_reason)
+                self._sleep(delay)
+                delay *= 2
+            try:
+                return attempt()
+            except _Retryable as error:
+                last_reason = error.reason
+            except httpx.TimeoutException as error:
+                last_reason = f"timed out ({type(error).__name__})"
+            except httpx.TransportError as error:
+                last_reason = _describe_transport_error(error)
+        tries = self.retries + 1
+        raise IndexUnavailable(
+            url,
+            f"{last_reason} (gave up after {tries} attempt{'s' if tries != 1 else ''})",
+            hint="Check the network connection and the index URL, or use --offline with a warm cache.",
+        )
+
+    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        """GET ``url`` with its body, retried. Any final status but 429/5xx is returned for the
+        caller to judge (404 means "not on this index", 304 "your copy is current")."""
+        auth = self._auth_for(url)
+
+        def attempt() -> HttpResponse:
+            with self._client.stream("GET", url, headers=headers, auth=auth) as response:
+                if response.status_code in RETRY_STATUSES:
+                    raise _Retryable(f"the server answered HTTP {response.status_code}")
+                body = response.read()
+                _check_complete(response, len(body))
+                return HttpResponse(
+                    url=strip_credentials(str(response.url)),
+                    status=response.status_code,
+                    headers=_lower_headers(response.headers),
+                    content=body,
+                )
+
+        return self._with_retries(url, attempt)
+
+    def download(
+        self,
+        url: str,
+        open_sink: Callable[[], IO[bytes]],
+        *,
+        headers: Mapping[str, str] | None = None,
+        on_chunk: Callable[[bytes], None] | None = None,
+        reset: Callable[[], None] | None = None,
+        accept_partial: bool = False,
+    ) -> HttpResponse:
+        """Stream a 200 body into ``open_sink()`` (called afresh for every attempt), retried.
+
+        ``reset`` is called before each attempt (to reset a running hash). Other final statuses
+        are returned without writing, their body read into ``content`` (with ``accept_partial``,
+        that is how a 206 answer to a Range request comes back).
+        """
+        auth = self._auth_for(url)
+
+        def attempt() -> HttpResponse:
+            if reset is not None:
+                reset()
+            with self._client.stream("GET", url, headers=headers, auth=auth) as response:
+                final_url = strip_credentials(str(response.url))
+                if response.status_code in RETRY_STATUSES:
+                    raise _Retryable(f"the server answered HTTP {response.status_code}")
+                if response.status_code != 200:
+                    body = response.read()
+                    if accept_partial and response.status_code == 206:
+                        _check_complete(response, len(body))
+                    return HttpResponse(
+                        url=final_url,
+                        status=response.status_code,
+                        headers=_lower_headers(response.headers),
+                        content=body,
+                    )
+                received = 0
+                with open_sink() as sink:
+                    for chunk in response.iter_bytes(CHUNK_SIZE):
+                        sink.write(chunk)
+                        received += len(chunk)
+                        if on_chunk is not None:
+                            on_chunk(chunk)
+                _check_complete(response, received)
+                return HttpResponse(
+                    url=final_url, status=200, headers=_lower_headers(response.headers)
+                )
+
+        return self._with_retries(url, attempt)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def status_error(url: str, status: int) -> IndexUnavailable:
+    """The error for a final status the caller cannot use (401/403 get a credentials hint)."""
+    if status in (401, 403):
+        word = "authentication required" if status == 401 else "access forbidden"
+        return IndexUnavailable(
+            url,
+            f"{word} (HTTP {status})",
+            hint="Put credentials in the index URL (https://user:token@host/simple) or in ~/.netrc.",
+        )
+    return IndexUnavailable(url, f"the server answered HTTP {status}")
+
+
+def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def _check_complete(response: httpx.Response, received: int) -> None:
+    """A body shorter than its Content-Length is truncated (a dropped connection): retry it.
+
+    ``received`` is the decoded body length; with a Content-Encoding the raw byte count is used.
+    """
+    declared = response.headers.get("content-length")
+    if declared is None or not declared.isdigit():
+        return
+    if response.headers.get("content-encoding", "identity").lower() != "identity":
+        received = response.num_bytes_downloaded
+    if received < int(declared):
+        raise _Retryable(f"the body was truncated ({received} of {declared} bytes received)")
+
+
+def _h2_available() -> bool:
+    try:
+        import h2  # noqa: F401  (httpx[http2]; without it HTTP/1.1 is used)
+    except ImportError:
+        return False
+    return True
+
+
+def _describe_transport_error(error: Exception) -> str:
+    text = str(error).strip()
+    name = type(error).__name__
+    return f"{name}: {text}" if text else name
+
