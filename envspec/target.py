@@ -33,21 +33,30 @@ class Target:
     """Supported wheel tags, most preferred first (``packaging.tags.sys_tags()`` of the target)."""
 
     _priority: dict[Tag, int] = field(init=False, repr=False, compare=False, hash=False)
+    _ranks: dict[str, int | None] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         priority: dict[Tag, int] = {}
         for rank, tag in enumerate(self.tags):
             priority.setdefault(tag, rank)
         object.__setattr__(self, "_priority", priority)
+        object.__setattr__(self, "_ranks", {})
 
     def wheel_rank(self, filename: str) -> int | None:
-        """The rank of a wheel's best tag for this target (0 = most preferred), or None if none fits."""
+        """The rank of a wheel's best tag for this target (0 = most preferred), or None if none fits.
+
+        Memoised per filename: parsing tags is the costly part of choosing files."""
+        if filename in self._ranks:
+            return self._ranks[filename]
         try:
             _, _, _, tags = parse_wheel_filename(filename)
         except ValueError:
-            return None
-        ranks = [self._priority[tag] for tag in tags if tag in self._priority]
-        return min(ranks) if ranks else None
+            rank = None
+        else:
+            ranks = [self._priority[tag] for tag in tags if tag in self._priority]
+            rank = min(ranks) if ranks else None
+        self._ranks[filename] = rank
+        return rank
 
     def supports_wheel(self, filename: str) -> bool:
         return self.wheel_rank(filename) is not None

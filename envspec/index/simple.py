@@ -197,6 +197,8 @@ def _project_name(name: object, page_url: str) -> NormalizedName:
 
 def _split_url(raw: str, base: str) -> tuple[str, dict[str, str]]:
     """Absolute URL without fragment or credentials, and the ``#algo=digest`` hash if present."""
+    if raw.startswith(("https://", "http://")) and not any(c in raw for c in "#@ \t\n"):
+        return raw, {}  # the common case (PyPI's JSON): already absolute and clean
     absolute = strip_credentials(urljoin(base, raw.strip()))
     parts = urlsplit(absolute)
     hashes: dict[str, str] = {}

@@ -12,7 +12,7 @@ out before it began.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.requirements import Requirement as PackagingRequirement
@@ -67,6 +67,7 @@ class CandidateFinder:
         default_factory=dict
     )
     _dependencies: dict[PackageCandidate, tuple[Requirement, ...]] = field(default_factory=dict)
+    _sorted_versions: dict[NormalizedName, list[Version]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.selector = FileSelector(target=self.target, options=self.options)
@@ -120,55 +121,61 @@ class CandidateFinder:
             return [candidate]
         return []
 
-    def find_candidates(
+    def sorted_versions(self, name: NormalizedName) -> list[Version]:
+        """Every version of ``name``, newest first (sorted once per resolution)."""
+        if name not in self._sorted_versions:
+            self._sorted_versions[name] = sorted(self.versions(name), reverse=True)
+        return self._sorted_versions[name]
+
+    def iter_candidates(
         self,
         name: NormalizedName,
         extras: frozenset[NormalizedName],
         requirements: Sequence[PackageRequirement],
         incompatible: Collection[object],
-    ) -> list[PackageCandidate]:
-        """The candidates satisfying every requirement and constraint, best first.
+    ) -> Iterator[PackageCandidate]:
+        """The candidates satisfying every requirement and constraint, best first, lazily.
 
         Order: the locked version first (while it satisfies and the project is not being
-        upgraded), then newest first. Pre-releases follow ``options.prereleases``; a yanked file is
-        offered only for a version some requirement pins with ``==``/``===``.
+        upgraded), then newest first. Pre-releases follow ``options.prereleases``; with
+        ``if-necessary`` they come only after it is clear that no final release qualifies. A yanked
+        file is offered only for a version some requirement pins with ``==``/``===``.
+
+        Lazy because a popular project lists thousands of versions and the resolver almost always
+        takes one of the first few: each version's files are judged only when it is reached.
         """
         specifiers = [r.specifier for r in requirements]
         constraints = self.constraints.get(name, ())
         pins = [s for s in specifiers if is_pin(s)]
         policy = self.options.prereleases
         names_prerelease = any(spec.prereleases for s in specifiers for spec in s)
-        offered: list[tuple[VersionFiles, bool]] = []
-        finals_fit = False
+        always_pre = policy == "allow" or (policy == "if-necessary" and names_prerelease)
         log = self.rejections.setdefault(name, {})
-        for version in sorted(self.versions(name), reverse=True):
+        index_url = self.project(name).index_url
+        order = self.sorted_versions(name)
+        locked = self.locked.get(name)
+        if locked is not None and not self.is_upgraded(name) and locked in self.versions(name):
+            order = [locked, *(v for v in order if v != locked)]
+
+        def admissible(version: Version) -> VersionFiles | None:
             if not all(s.contains(version, prereleases=True) for s in specifiers):
-                continue
+                return None
             failed = next(
                 (c for c in constraints if not c.contains(version, prereleases=True)), None
             )
             if failed is not None:
                 log[version] = f"excluded by the constraint {name}{failed}"
-                continue
+                return None
             pinned = any(p.contains(version, prereleases=True) for p in pins)
             verdict = self.verdict(name, version, pinned=pinned)
             if verdict.rejection is not None:
                 log[version] = verdict.rejection
-                continue
-            if not version.is_prerelease:
-                finals_fit = True
-            offered.append((verdict, version.is_prerelease))
-        allow_pre = policy == "allow" or (
-            policy == "if-necessary" and (names_prerelease or not finals_fit)
-        )
-        index_url = self.project(name).index_url
-        candidates: list[PackageCandidate] = []
-        for verdict, is_pre in offered:
-            if is_pre and not allow_pre:
-                log[verdict.version] = "pre-release, not allowed"
-                continue
+                return None
+            return verdict
+
+        def candidate(verdict: VersionFiles) -> PackageCandidate | None:
             assert verdict.best_file is not None
-            candidate = PackageCandidate(
+            made = PackageCandidate(
                 name=name,
                 version=verdict.version,
                 extras=extras,
@@ -176,14 +183,37 @@ class CandidateFinder:
                 best_file=verdict.best_file,
                 index_url=index_url,
             )
-            if candidate not in incompatible:
-                candidates.append(candidate)
-        locked = self.locked.get(name)
-        if locked is not None and not self.is_upgraded(name):
-            candidates.sort(key=lambda c: c.version != locked)  # stable: the rest stay newest first
-        if candidates:
-            self.source.prefetch_metadata([candidates[0].best_file])
-        return candidates
+            return None if made in incompatible else made
+
+        prefetched = False
+        finals_fit = False
+        held_back: list[Version] = []
+        for version in order:
+            if version.is_prerelease and not always_pre:
+                held_back.append(version)
+                continue
+            verdict = admissible(version)
+            if verdict is None:
+                continue
+            finals_fit = finals_fit or not version.is_prerelease
+            made = candidate(verdict)
+            if made is not None:
+                if not prefetched:
+                    self.source.prefetch_metadata([made.best_file])
+                    prefetched = True
+                yield made
+        offer_held = policy == "if-necessary" and not finals_fit
+        for version in held_back:
+            if not offer_held:
+                if all(s.contains(version, prereleases=True) for s in specifiers):
+                    log[version] = "pre-release, not allowed"
+                continue
+            verdict = admissible(version)
+            if verdict is None:
+                continue
+            made = candidate(verdict)
+            if made is not None:
+                yield made
 
     # -- get_dependencies -----------------------------------------------------------------------
     def metadata(self, candidate: PackageCandidate) -> CandidateMetadata:

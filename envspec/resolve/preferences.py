@@ -11,17 +11,20 @@ element by element (False sorts before True):
                              resolver give up the right thing sooner.
 4. ``not direct``         -- requirements the user wrote before transitive ones.
 5. ``not upper_bounded``  -- ``<``, ``<=``, ``~=``, ``==`` leave few versions to try.
-6. ``candidate_count``    -- fewest remaining candidates first.
+6. ``candidate_count``    -- fewest remaining candidates first, counted up to a small cap
+                             (candidates are produced lazily; counting all of a project with
+                             thousands of versions would judge every one of them).
 7. ``user_order``         -- the order the spec lists requirements in (base, then groups).
 8. ``identifier``         -- the name, so that the result never depends on hash or dict order.
 
-The function is called O(n) times per step, so every element is cheap: the candidate count is the
-length of a list the finder already built.
+The function is called O(n) times per step, so every element is cheap: the candidate count stops
+at ``COUNT_CAP``, and the finder memoises what it judged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 from typing import Any, NamedTuple
 
 from resolvelib.structs import RequirementInformation
@@ -34,8 +37,9 @@ from envspec.resolve.candidates import (
     Requirement,
 )
 
-__all__ = ["PreferenceKey", "preference_key"]
+__all__ = ["COUNT_CAP", "PreferenceKey", "preference_key"]
 
+COUNT_CAP = 4
 _UPPER_BOUNDING = frozenset({"<", "<=", "~=", "==", "==="})
 
 
@@ -77,7 +81,7 @@ def preference_key(
         not_backtrack_cause=identifier not in cause_identifiers,
         not_direct=not direct,
         not_upper_bounded=not upper_bounded,
-        candidate_count=sum(1 for _ in candidates),
+        candidate_count=sum(1 for _ in islice(candidates, COUNT_CAP)),
         user_order=user_order.get(identifier, len(user_order)),
         identifier=identifier,
     )

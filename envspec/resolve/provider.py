@@ -12,7 +12,7 @@ Roles, as in pip's ``resolution/resolvelib`` (whose header comment this follows)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from resolvelib.providers import AbstractProvider
 from resolvelib.structs import RequirementInformation
@@ -76,7 +76,7 @@ class Provider(AbstractProvider[Requirement, Candidate, Identifier]):
         identifier: Identifier,
         requirements: Mapping[Identifier, Iterator[Requirement]],
         incompatibilities: Mapping[Identifier, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> list[Candidate] | Callable[[], Iterator[Candidate]]:
         incompatible = list(incompatibilities[identifier])
         wanted = list(requirements[identifier])
         if identifier == PYTHON_IDENTIFIER:
@@ -89,7 +89,12 @@ class Provider(AbstractProvider[Requirement, Candidate, Identifier]):
             package += [
                 r for r in requirements[first.name] if isinstance(r, PackageRequirement)
             ]
-        return list(self.finder.find_candidates(first.name, first.extras, package, incompatible))
+        finder = self.finder
+
+        def candidates() -> Iterator[Candidate]:
+            return finder.iter_candidates(first.name, first.extras, package, incompatible)
+
+        return candidates
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if isinstance(requirement, PythonRequirement):

@@ -14,6 +14,7 @@ pin, and calls ``prefetch()`` early so that a real source can overlap the round 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +33,7 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError, UserError
 
@@ -79,15 +80,7 @@ class FileInfo:
 
     def name_and_version(self) -> tuple[NormalizedName, Version] | None:
         """Parsed from the filename; None for a file whose name is not a valid wheel or sdist name."""
-        try:
-            if self.kind == "wheel":
-                name, version, _, _ = parse_wheel_filename(self.filename)
-                return name, version
-            if self.kind == "sdist":
-                return parse_sdist_filename(self.filename)
-        except (InvalidWheelFilename, InvalidSdistFilename):
-            return None
-        return None
+        return _name_and_version(self.filename)
 
     def wheel_tags(self) -> frozenset[Tag]:
         if self.kind != "wheel":
@@ -153,6 +146,28 @@ class CandidateMetadata:
             requires_python=requires_python,
             provides_extra=extras,
         )
+
+
+@functools.cache
+def _name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
+    """Memoised: the index client and the resolver both ask, for tens of thousands of files.
+
+    For a wheel only the name and version parts are parsed here: a project page of a popular
+    project lists thousands of wheels, and parsing every compatibility tag up front dominated
+    resolution time. The tags are parsed (and validated) by ``FileInfo.wheel_tags()`` and
+    ``Target.wheel_rank()`` for the versions the resolver actually considers.
+    """
+    try:
+        if filename.endswith(".whl"):
+            parts = filename[:-4].split("-")
+            if len(parts) not in (5, 6):
+                return None
+            return canonicalize_name(parts[0]), Version(parts[1])
+        if filename.endswith((".tar.gz", ".zip")):
+            return parse_sdist_filename(filename)
+    except (InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
 
 
 class PackageSource(Protocol):
