@@ -14,7 +14,10 @@ from pathlib import Path
 __all__ = ["atomic_write_bytes", "atomic_write_text", "cache_root"]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Readers see the old bytes or the new, never a mix. ``durable`` also syncs the data to
+    disk before the rename (a committed lock or a venv's state survives a power cut); a cache
+    entry does not need that cost, losing one only costs a re-download."""
     import tempfile  # not at the top: start-up time of the no-op commands
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,8 +25,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -33,9 +37,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
     # newline="\n" semantics: lock and spec files are byte-identical on every platform
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
 def cache_root(override: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> Path:

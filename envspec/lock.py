@@ -215,7 +215,9 @@ def _file_entry_fields(file: FileInfo) -> dict[str, Any]:
         "upload_time": file.upload_time,
         "hashes": {"sha256": file.sha256},
     }
-    if urlsplit(file.url).path.rsplit("/", 1)[-1] != file.filename:
+    if not file.url.endswith("/" + file.filename) and (
+        urlsplit(file.url).path.rsplit("/", 1)[-1] != file.filename
+    ):
         fields["name"] = file.filename
     return fields
 
@@ -268,7 +270,6 @@ def build_lock(resolution: Resolution, inputs: LockInputs, target: Target) -> Py
             }
         },
     )
-    lock.validate()
     return lock
 
 

@@ -99,7 +99,7 @@ def init(
         SpecifierSet(">=3.8"), explicit=explicit, cache_dir=cache_root(cache_dir)
     )
     version = f"{interpreter.version.major}.{interpreter.version.minor}"
-    atomic_write_text(target, _STARTER_SPEC.format(python=version))
+    atomic_write_text(target, _STARTER_SPEC.format(python=version), durable=True)
     return InitResult(path=target, python=version)
 
 
@@ -216,7 +216,7 @@ def lock(
     if written:
         from envspec.fsutil import atomic_write_text
 
-        atomic_write_text(lock_path, text)
+        atomic_write_text(lock_path, text, durable=True)
     memo.remember(lock_path, len(new.packages))
     return LockResult(
         path=lock_path,

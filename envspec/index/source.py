@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Self, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -74,6 +74,16 @@ def _fill(future: Future[object], compute: Callable[[], object]) -> None:
         future.set_exception(error)
 
 
+def _follow_up(then: Callable[[Any], None], future: Future[object]) -> None:
+    """Run a prefetch's follow-up on success; speculation must never break the resolution."""
+    if future.cancelled() or future.exception() is not None:
+        return
+    try:
+        then(future.result())
+    except Exception:  # noqa: BLE001 - a failed guess costs only the time it took
+        log.debug("speculative follow-up failed", exc_info=True)
+
+
 class IndexSource:
     """Projects and metadata from simple-API indexes, cached on disk and memoised in memory."""
 
@@ -116,6 +126,7 @@ class IndexSource:
         self._projects = _Memo()
         self._metadata = _Memo()
         self._downloads = _Memo()
+        self._closed = False
 
     # -- PackageSource -----------------------------------------------------------------------
 
@@ -128,14 +139,22 @@ class IndexSource:
         result = self._get(self._metadata, file.url, partial(self._fetcher.fetch, file))
         return cast(CandidateMetadata, result)
 
-    def prefetch(self, names: Iterable[NormalizedName | str]) -> None:
+    def prefetch(
+        self,
+        names: Iterable[NormalizedName | str],
+        on_project: Callable[[ProjectFiles], None] | None = None,
+    ) -> None:
         for name in names:
             key = canonicalize_name(name)
-            self._start(self._projects, key, partial(self._fetch_project, key))
+            self._start(self._projects, key, partial(self._fetch_project, key), on_project)
 
-    def prefetch_metadata(self, files: Iterable[FileInfo]) -> None:
+    def prefetch_metadata(
+        self,
+        files: Iterable[FileInfo],
+        on_metadata: Callable[[CandidateMetadata], None] | None = None,
+    ) -> None:
         for file in files:
-            self._start(self._metadata, file.url, partial(self._fetcher.fetch, file))
+            self._start(self._metadata, file.url, partial(self._fetcher.fetch, file), on_metadata)
 
     def download(self, file: FileInfo) -> Path:
         """The verified file in the cache (downloaded once per run, even when asked concurrently)."""
@@ -145,6 +164,7 @@ class IndexSource:
     # -- lifetime ----------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._closed = True  # speculative callbacks still running must not start new work
         self._pool.shutdown(wait=True, cancel_futures=True)
         for memo in (self._projects, self._metadata, self._downloads):
             memo.cancel_pending()  # queued prefetches that never ran must not block a late caller
@@ -165,13 +185,24 @@ class IndexSource:
             _fill(future, compute)
         return future.result()
 
-    def _start(self, memo: _Memo, key: object, compute: Callable[[], object]) -> None:
+    def _start(
+        self,
+        memo: _Memo,
+        key: object,
+        compute: Callable[[], object],
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
+        if self._closed:
+            return
         future, mine = memo.claim(key)
-        if mine:
-            try:
-                self._pool.submit(_fill, future, compute)
-            except RuntimeError:  # pool shut down: compute lazily on demand instead
-                _fill(future, compute)
+        if not mine:
+            return
+        if then is not None:
+            future.add_done_callback(partial(_follow_up, then))
+        try:
+            self._pool.submit(_fill, future, compute)
+        except RuntimeError:  # pool shut down: compute lazily on demand instead
+            _fill(future, compute)
 
     def _fetch_project(self, name: NormalizedName) -> ProjectFiles:
         consulted: list[str] = []

@@ -116,7 +116,7 @@ def resolve(
             names.add(converted.name)
             user_order.setdefault(converted.identifier, len(user_order))
         roots[group] = frozenset(names)
-    source.prefetch(sorted({r.name for r in root_requirements}))
+    source.prefetch(sorted({r.name for r in root_requirements}), finder.speculate_project)
 
     reporter = RecordingReporter()
     resolver: Resolver[ResolverRequirement, Candidate, Identifier] = Resolver(

@@ -199,7 +199,7 @@ class CandidateFinder:
             made = candidate(verdict)
             if made is not None:
                 if not prefetched:
-                    self.source.prefetch_metadata([made.best_file])
+                    self.source.prefetch_metadata([made.best_file], self.speculate_metadata)
                     prefetched = True
                 yield made
         offer_held = policy == "if-necessary" and not finals_fit
@@ -263,8 +263,40 @@ class CandidateFinder:
         names = {r.name for r in result if isinstance(r, PackageRequirement)}
         names.discard(candidate.name)
         if names:
-            self.source.prefetch(sorted(names))
+            self.source.prefetch(sorted(names), self.speculate_project)
         return result
+
+    # -- speculation (runs in the source's background threads) -----------------------------------
+    def speculate_project(self, project: ProjectFiles) -> None:
+        """A page arrived: start fetching the metadata of the version most likely to be chosen.
+
+        The guess is the newest final release with a file for the target, ignoring specifiers
+        (unknown here); it is usually right, and a wrong guess costs one request. Must not touch
+        the finder's caches: it runs in another thread while the resolver uses them.
+        """
+        grouped: dict[Version, list[FileInfo]] = {}
+        for file in project.files:
+            parsed = file.name_and_version()
+            if parsed is not None and parsed[0] == project.name and not parsed[1].is_prerelease:
+                grouped.setdefault(parsed[1], []).append(file)
+        for version in sorted(grouped, reverse=True)[:5]:
+            verdict = self.selector.select_version(
+                project.name, version, grouped[version], pinned=False
+            )
+            if verdict.best_file is not None:
+                self.source.prefetch_metadata([verdict.best_file], self.speculate_metadata)
+                return
+
+    def speculate_metadata(self, metadata: CandidateMetadata) -> None:
+        """Metadata arrived: start fetching the pages of what it requires on the target."""
+        names = {
+            canonicalize_name(requirement.name)
+            for requirement in metadata.requires_dist
+            if self.target.evaluate(requirement.marker)
+        }
+        names.discard(metadata.name)
+        if names:
+            self.source.prefetch(sorted(names), self.speculate_project)
 
     @staticmethod
     def package_requirement(

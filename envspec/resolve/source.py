@@ -15,7 +15,7 @@ pin, and calls ``prefetch()`` early so that a real source can overlap the round 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.parser import BytesParser
@@ -184,14 +184,25 @@ class PackageSource(Protocol):
         """The metadata of one file, fetched the cheapest way the index allows."""
         ...
 
-    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+    def prefetch(
+        self,
+        names: Iterable[NormalizedName],
+        on_project: Callable[[ProjectFiles], None] | None = None,
+    ) -> None:
         """A hint: these projects' pages will probably be needed soon. May start fetching in the
-        background; must return at once. An in-memory source ignores it."""
+        background; must return at once. An in-memory source ignores it.
+
+        ``on_project`` is called (in the background) with each page this call started fetching,
+        so that the resolver can speculate further; never for a page already under way."""
         ...
 
-    def prefetch_metadata(self, files: Iterable[FileInfo]) -> None:
+    def prefetch_metadata(
+        self,
+        files: Iterable[FileInfo],
+        on_metadata: Callable[[CandidateMetadata], None] | None = None,
+    ) -> None:
         """A hint: the metadata of these files will probably be asked for soon (the candidates the
-        resolver is likely to pin next). Must return at once."""
+        resolver is likely to pin next). Must return at once; ``on_metadata`` as for ``prefetch``."""
         ...
 
 

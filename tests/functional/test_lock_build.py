@@ -32,7 +32,9 @@ def lock_for(spec_text: str, *, python: str = "3.11.7", platform: str = "linux")
         requirements, target=target, source=MemorySource(load_universe("basic")),
         options=spec.resolution,
     )
-    return lockfile.dumps(build_lock(resolution, LockInputs.from_spec(spec), target))
+    lock = build_lock(resolution, LockInputs.from_spec(spec), target)
+    lock.validate()  # what envspec builds is a valid PEP 751 lock
+    return lockfile.dumps(lock)
 
 
 def test_one_lock_serves_the_base_and_every_group() -> None:

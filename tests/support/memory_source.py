@@ -123,10 +123,10 @@ class MemorySource:
         release = self._releases_by_file[file.filename]
         return CandidateMetadata.from_bytes(release.metadata_text().encode(), origin=file.url)
 
-    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+    def prefetch(self, names: Iterable[NormalizedName], on_project: object = None) -> None:
         self.prefetch_calls.append(tuple(names))
 
-    def prefetch_metadata(self, files: Iterable[FileInfo]) -> None:
+    def prefetch_metadata(self, files: Iterable[FileInfo], on_metadata: object = None) -> None:
         self.prefetch_metadata_calls.append(tuple(file.filename for file in files))
 
     def _file_info(self, release: Release, filename: str) -> FileInfo:
