@@ -131,6 +131,85 @@ def _cmd_python(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+class _Progress:
+    """Counts on one rewritten terminal line while work goes on; nothing when stderr is a pipe."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.live = out.verbosity >= 0 and out.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.live:
+            return
+        verb = {"download": "Downloading", "install": "Installing"}.get(stage, stage)
+        print(f"\r\x1b[2K{verb} {done}/{total}", end="", file=self.out.stderr, flush=True)
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            print("\r\x1b[2K", end="", file=self.out.stderr, flush=True)
+            self.shown = False
+
+
+def _print_lock_changes(result: object, out: Output) -> None:
+    changes = getattr(result, "changes", ())
+    if changes:
+        out.info(f"Locked {getattr(result, 'package_count', 0)} packages:")
+        for change in changes:
+            out.info(f"  {change}")
+
+
+def _cmd_sync(args: argparse.Namespace, out: Output) -> int:
+    import time
+
+    from envspec import operations
+
+    started = time.perf_counter()
+    progress = _Progress(out)
+    try:
+        result = operations.sync(
+            Path.cwd(),
+            groups=args.group,
+            all_groups=args.all_groups,
+            frozen=args.frozen,
+            locked=args.locked,
+            dry_run=args.dry_run,
+            python=args.python,
+            cache_dir=args.cache_dir,
+            offline=args.offline,
+            progress=progress,
+        )
+    finally:
+        progress.clear()
+    elapsed = time.perf_counter() - started
+    if result.lock is not None:
+        _print_lock_changes(result.lock, out)
+    plan = result.plan
+    if plan is None:
+        out.info(f"{result.venv} is in sync; nothing to do.")
+        return EXIT_OK
+    if result.dry_run:
+        if result.created:
+            out.result(f"would create {result.venv}")
+        for action in plan.actions:
+            out.result(str(action))
+        if plan.is_empty():
+            out.result("nothing to do")
+        return EXIT_OK
+    if result.created:
+        out.info(f"Created {result.venv}")
+    for action in plan.actions:
+        out.detail(f"  {action}")
+    out.info(f"{plan.summary()} packages in {elapsed:.2f}s")
+    if result.windows:
+        activate = f"{result.venv}\\Scripts\\activate"
+    else:
+        activate = f"source {result.venv}/bin/activate"
+    out.info(f"Activate with: {activate}")
+    return EXIT_OK
+
+
 def _not_available(name: str) -> Callable[[argparse.Namespace, Output], int]:
     def run(args: argparse.Namespace, out: Output) -> int:
         raise NotAvailableYet(name)
@@ -280,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
         "for this machine: install missing, change wrong versions, remove extraneous packages.\n"
         "Re-locks first if the spec changed (unless --frozen or --locked).",
         "envspec sync --group dev",
-        _not_available("sync"),
+        _cmd_sync,
     )
     sync.add_argument("--frozen", action="store_true", help="use pylock.toml as it is")
     sync.add_argument(

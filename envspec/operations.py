@@ -8,7 +8,7 @@ module is on the path of the commands that must answer in a few tens of millisec
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from envspec.lock import LockChange
+    from envspec.plan import Plan, Wanted
     from envspec.pythons.discover import Interpreter
+    from envspec.pythons.probe import Probe
+    from envspec.venv.layout import VenvLayout
     from envspec.resolve import Resolution
     from envspec.spec import Spec
     from envspec.target import Target
@@ -34,11 +37,14 @@ __all__ = [
     "LockCheckResult",
     "LockResult",
     "PythonsResult",
+    "SyncResult",
     "find_spec",
     "init",
     "lock",
     "lock_check",
     "pythons",
+    "sync",
+    "sync_is_noop",
 ]
 
 SPEC_FILENAME = "envspec.toml"
@@ -176,14 +182,18 @@ def lock(
     python: str | None = None,
     cache_dir: str | None = None,
     offline: bool = False,
+    force: bool = False,
 ) -> LockResult:
-    """Resolve the spec and write pylock.toml, keeping locked versions while they still fit."""
+    """Resolve the spec and write pylock.toml, keeping locked versions while they still fit.
+
+    ``force`` resolves even when the lock is fresh for the spec: sync uses it when the lock was
+    made for another interpreter or platform than this machine's."""
     from envspec.freshness import FreshnessMemo
 
     spec_path = find_spec(directory)
     lock_path = spec_path.parent / LOCK_FILENAME
     memo = FreshnessMemo(cache_root(cache_dir), spec_path)
-    freeing = upgrade or bool(upgrade_packages)
+    freeing = upgrade or bool(upgrade_packages) or force
     if not freeing:
         remembered = memo.recall(lock_path)
         if remembered is not None:
@@ -200,7 +210,7 @@ def lock(
     if existing is not None and not freeing and not stale_reasons(spec, existing):
         memo.remember(lock_path, len(existing.packages))
         return LockResult(lock_path, False, (), len(existing.packages), fresh_without_resolving=True)
-    target = _target_for(spec, python=python, cache_dir=cache_dir)
+    target = _probe_for(spec, existing, python=python, cache_dir=cache_dir).target
     resolution = _resolve(
         spec,
         target,
@@ -226,15 +236,49 @@ def lock(
     )
 
 
-def _target_for(spec: Spec, *, python: str | None, cache_dir: str | None) -> Target:
-    from envspec.pythons.discover import choose_interpreter
+def _probe_for(
+    spec: Spec, existing: Pylock | None, *, python: str | None, cache_dir: str | None
+) -> Probe:
+    """The interpreter to lock or sync for, probed.
+
+    ``--python``/``ENVSPEC_PYTHON`` decide when given. Otherwise, among the interpreters that
+    satisfy the spec, one of the Python version the existing lock was made for is preferred, so
+    that a teammate with several Pythons installed does not re-lock for another one; failing
+    that, the newest that satisfies the spec.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    from envspec.pythons.discover import choose_interpreter, find_interpreters
     from envspec.pythons.probe import probe_interpreter
 
     root = cache_root(cache_dir)
-    interpreter = choose_interpreter(
-        spec.python, explicit=Path(python) if python else None, cache_dir=root
-    )
-    return probe_interpreter(interpreter.path, cache_dir=root).target
+    explicit = Path(python) if python else None
+    chosen = None
+    recorded = _locked_python(existing)
+    if explicit is None and recorded is not None:
+        try:
+            wanted = Version(recorded)
+        except InvalidVersion:
+            wanted = None
+        for interpreter in find_interpreters(cache_dir=root):
+            if (
+                wanted is not None
+                and interpreter.is_supported
+                and spec.python.contains(interpreter.version, prereleases=True)
+                and interpreter.version.release[:2] == wanted.release[:2]
+            ):
+                chosen = interpreter
+                break
+    if chosen is None:
+        chosen = choose_interpreter(spec.python, explicit=explicit, cache_dir=root)
+    return probe_interpreter(chosen.path, cache_dir=root)
+
+
+def _locked_python(lock: Pylock | None) -> str | None:
+    tool = (lock.tool or {}).get("envspec") if lock is not None else None
+    target = tool.get("target") if isinstance(tool, Mapping) else None
+    version = target.get("python-version") if isinstance(target, Mapping) else None
+    return version if isinstance(version, str) else None
 
 
 def _resolve(
@@ -291,3 +335,322 @@ def pythons(directory: Path, *, python: str | None = None, cache_dir: str | None
     except InterpreterNotFound as error:
         return PythonsResult(found, None, str(spec.python), str(error))
     return PythonsResult(found, chosen, str(spec.python), None)
+
+
+# ── sync ─────────────────────────────────────────────────────────────────────────────────────
+
+
+class SyncResult(NamedTuple):
+    venv: Path
+    plan: Plan | None
+    """None when the venv's state showed at once that nothing was to do."""
+    lock: LockResult | None
+    """The re-lock that came first, when the lock was missing or stale."""
+    created: bool
+    """The venv was created (or recreated) by this sync."""
+    dry_run: bool
+    windows: bool
+
+
+ProgressCallback = Callable[[str, int, int], None]
+"""``progress(stage, done, total)`` with stage "download" or "install"."""
+
+
+def _groups_key(groups: Sequence[str], all_groups: bool) -> tuple[str, ...]:
+    """How a sync's group request is recorded in the venv's state (``*`` = every group)."""
+    return ("*",) if all_groups else tuple(sorted(set(groups)))
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _venv_dir_from_raw_spec(spec_path: Path) -> Path | None:
+    """The spec's ``[venv] path`` read with tomllib alone (no schema, no packaging): enough for
+    the no-op check, which then compares the spec's digest with the one the venv recorded."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(spec_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    venv = raw.get("venv", {})
+    path = venv.get("path", ".venv") if isinstance(venv, dict) else None
+    return spec_path.parent / path if isinstance(path, str) and path else None
+
+
+def sync_is_noop(
+    directory: Path, *, groups: Sequence[str] = (), all_groups: bool = False, frozen: bool = False
+) -> Path | None:
+    """The venv path when its state proves it already matches the lock (and, unless ``frozen``,
+    the spec) for these groups; None when a real sync is needed. Costs two small reads, two
+    hashes and a directory listing: no interpreter, no network, no resolver."""
+    from envspec.venv.installed import dist_info_fingerprint
+    from envspec.venv.layout import VenvLayout
+    from envspec.venv.state import read_state
+
+    spec_path = directory / SPEC_FILENAME
+    venv_dir = _venv_dir_from_raw_spec(spec_path)
+    if venv_dir is None:
+        return None
+    state = read_state(venv_dir)
+    if state is None or state.groups != _groups_key(groups, all_groups):
+        return None
+    if state.lock_digest != _sha256(spec_path.parent / LOCK_FILENAME):
+        return None
+    if not frozen and state.spec_digest != _sha256(spec_path):
+        return None
+    try:
+        layout = VenvLayout(**{key: Path(value) for key, value in state.layout.items()})
+    except TypeError:
+        return None
+    if dist_info_fingerprint(layout) != state.fingerprint:
+        return None
+    return venv_dir
+
+
+def sync(
+    directory: Path,
+    *,
+    groups: Sequence[str] = (),
+    all_groups: bool = False,
+    frozen: bool = False,
+    locked: bool = False,
+    dry_run: bool = False,
+    python: str | None = None,
+    cache_dir: str | None = None,
+    offline: bool = False,
+    progress: ProgressCallback | None = None,
+) -> SyncResult:
+    """Make the spec's venv hold exactly what the lock selects for this machine and groups."""
+    import os
+
+    if not dry_run:
+        done = sync_is_noop(directory, groups=groups, all_groups=all_groups, frozen=frozen)
+        if done is not None:
+            return SyncResult(done, None, None, False, False, os.name == "nt")
+
+    from envspec.plan import make_plan
+    from envspec.spec import load_spec
+    from envspec.venv.create import ensure_venv
+    from envspec.venv.installed import read_installed
+
+    spec_path = find_spec(directory)
+    spec = load_spec(spec_path)
+    wanted_groups = _requested_groups(spec, groups, all_groups)
+    lock_path = spec.project_dir / LOCK_FILENAME
+
+    relocked: LockResult | None = None
+    if frozen:
+        existing = _read_lock(lock_path)
+        if existing is None:
+            raise UserError(
+                f"There is no {LOCK_FILENAME} next to {spec.path}; --frozen needs one.",
+                hint="Run `envspec lock` first, or sync without --frozen.",
+            )
+    elif locked:
+        lock_check(directory, cache_dir=cache_dir)  # DriftFound (exit 1) when stale
+        existing = _read_lock(lock_path)
+    else:
+        relocked = lock(directory, python=python, cache_dir=cache_dir, offline=offline)
+        existing = _read_lock(lock_path)
+    assert existing is not None
+
+    probe = _probe_for(spec, existing, python=python, cache_dir=cache_dir)
+    selection = _select(existing, probe.target, wanted_groups, lock_path)
+    if selection is None:
+        # the lock was resolved for another interpreter or platform than this machine's
+        if frozen or locked:
+            raise UserError(
+                f"{lock_path} was locked for {_lock_environment(existing)}, which does not match "
+                f"this machine's Python {probe.version} ({probe.platform}).",
+                hint="Run `envspec lock` (or sync without --frozen/--locked) to re-lock here.",
+            )
+        relocked = lock(
+            directory, upgrade=False, python=str(probe.path), cache_dir=cache_dir,
+            offline=offline, force=True,
+        )
+        existing = _read_lock(lock_path)
+        assert existing is not None
+        selection = _select(existing, probe.target, wanted_groups, lock_path)
+        assert selection is not None
+
+    from envspec.venv.create import venv_problem
+    from envspec.venv.layout import VenvLayout
+
+    venv_dir = spec.venv_dir
+    if dry_run:
+        layout = VenvLayout.from_scheme(venv_dir, probe.scheme, windows=os.name == "nt")
+        usable = venv_dir.exists() and venv_problem(layout, probe.version) is None
+        installed = read_installed(layout) if usable else {}
+        plan = make_plan(selection, installed)
+        return SyncResult(venv_dir, plan, relocked, not usable, True, layout.windows)
+
+    from envspec.venv.locking import venv_lock
+    from envspec.venv.state import SyncState, clear_state, write_state
+
+    with venv_lock(venv_dir):
+        layout, created = ensure_venv(
+            venv_dir, interpreter=probe.path, version=probe.version, scheme=probe.scheme
+        )
+        plan = make_plan(selection, read_installed(layout))
+        if not plan.is_empty():
+            clear_state(venv_dir)
+            wheels = _download(spec, plan, cache_dir=cache_dir, offline=offline, progress=progress)
+            _apply(plan, layout, wheels, progress=progress)
+        from envspec.venv.installed import dist_info_fingerprint
+
+        write_state(
+            venv_dir,
+            SyncState(
+                lock_digest=_sha256(lock_path) or "",
+                groups=_groups_key(groups, all_groups),
+                spec_digest=_sha256(spec.path) or "",
+                python=f"{probe.path} {probe.version}",
+                fingerprint=dist_info_fingerprint(layout),
+                layout=layout.as_dict(),
+            ),
+        )
+    return SyncResult(venv_dir, plan, relocked, created, False, layout.windows)
+
+
+def _requested_groups(spec: Spec, groups: Sequence[str], all_groups: bool) -> list[str]:
+    from packaging.utils import canonicalize_name
+
+    known = sorted(str(name) for name in spec.groups)
+    if all_groups:
+        return known
+    wanted = []
+    for group in groups:
+        name = canonicalize_name(group)
+        if name not in spec.groups:
+            listing = ", ".join(repr(k) for k in known) or "none"
+            raise UserError(
+                f"There is no group {group!r} in {spec.path} (groups: {listing}).",
+                hint="Add it under [groups], or check the spelling.",
+            )
+        wanted.append(str(name))
+    return sorted(set(wanted))
+
+
+def _lock_environment(lock: Pylock) -> str:
+    if lock.environments:
+        return " or ".join(str(marker) for marker in lock.environments)
+    return "another environment"
+
+
+def _select(lock: Pylock, target: Target, groups: Sequence[str], lock_path: Path) -> list[Wanted] | None:
+    """The wheels the lock selects for ``target`` and ``groups``; None when the lock was made for
+    another environment (its ``environments`` or ``requires-python`` exclude the target)."""
+    from packaging.pylock import PackageWheel, PylockSelectError
+
+    from envspec.plan import Wanted
+
+    environment = dict(target.markers)
+    if lock.environments and not any(m.evaluate(environment) for m in lock.environments):
+        return None
+    if lock.requires_python and not lock.requires_python.contains(
+        target.python_version, prereleases=True
+    ):
+        return None
+    try:
+        chosen = list(
+            lock.select(environment=environment, tags=target.tags, dependency_groups=groups)
+        )
+    except PylockSelectError as error:
+        raise UserError(f"{lock_path} cannot be installed here: {error}.") from None
+    wanted = []
+    for package, dist in chosen:
+        if not isinstance(dist, PackageWheel) or package.version is None:
+            kind = type(dist).__name__.removeprefix("Package").lower()
+            raise UserError(
+                f"{package.name} would have to be installed from its {kind}; building from "
+                "source is not supported yet in this version of envspec.",
+            )
+        sha256 = dist.hashes.get("sha256")
+        if not sha256:
+            raise UserError(
+                f"{lock_path} gives no sha256 for {dist.filename}; envspec installs only "
+                "files it can verify."
+            )
+        if dist.url:
+            url = dist.url
+        elif dist.path:
+            url = (lock_path.parent / dist.path).resolve().as_uri()
+        else:  # pragma: no cover - PackageWheel validation requires one of them
+            raise UserError(f"{lock_path} gives no url or path for {dist.filename}.")
+        wanted.append(
+            Wanted(
+                name=package.name,
+                version=package.version,
+                url=url,
+                filename=dist.filename,
+                sha256=sha256,
+                size=dist.size,
+            )
+        )
+    return wanted
+
+
+def _download(
+    spec: Spec,
+    plan: Plan,
+    *,
+    cache_dir: str | None,
+    offline: bool,
+    progress: ProgressCallback | None,
+) -> dict[NormalizedName, Path]:
+    """Every wheel the plan installs, downloaded in parallel into the cache and verified (size
+    and sha256) before anything is installed: a mismatch raises and leaves the venv untouched."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from envspec.index.source import IndexSource
+    from envspec.resolve.source import FileInfo
+
+    actions = plan.to_install
+    total = len(actions)
+    found: dict[NormalizedName, Path] = {}
+    with IndexSource(spec.indexes, cache_dir=cache_root(cache_dir), offline=offline) as source:
+
+        def fetch(wanted: Wanted) -> tuple[NormalizedName, Path]:
+            info = FileInfo(
+                filename=wanted.filename,
+                url=wanted.url,
+                index_url="",
+                hashes={"sha256": wanted.sha256},
+                size=wanted.size,
+            )
+            return wanted.name, source.download(info)
+
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envspec-download") as pool:
+            for name, path in pool.map(fetch, [a.wanted for a in actions if a.wanted]):
+                found[name] = path
+                if progress is not None:
+                    progress("download", len(found), total)
+    return found
+
+
+def _apply(
+    plan: Plan,
+    layout: VenvLayout,
+    wheels: Mapping[NormalizedName, Path],
+    *,
+    progress: ProgressCallback | None,
+) -> None:
+    from envspec.venv.apply import apply_plan
+
+    total = len(plan.actions)
+    done = 0
+
+    def step(_action: object) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress("install", done, total)
+
+    apply_plan(plan, layout, wheels, progress=step)

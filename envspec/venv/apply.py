@@ -1,0 +1,743 @@
+"""Carry out a :class:`envspec.plan.Plan` on a venv: uninstall by RECORD, install wheels.
+
+Shape (after pypa/installer's ``_core``): :func:`apply_plan` only orders the work; putting one wheel's
+files into a venv is a :class:`WheelInstaller`'s job (pypa ``installer`` by default, behind the
+Protocol so a faster unpacked-wheel cache can replace it), and removing a distribution is
+:func:`uninstall`'s.
+
+Crash safety, the invariant: *whatever moment the process is killed at, the next sync sees every
+touched distribution as absent, damaged or extraneous, never as intact.* How each step keeps it:
+
+- uninstall reads RECORD, then deletes METADATA first (the dist is now "damaged", and its RECORD is
+  still there for the next attempt), then the files, then the dist-info directory;
+- before an install, a journal ``<venv>/.envspec-pending/<name>.json`` lists every path the wheel
+  will write; ``installer`` writes RECORD last, so a killed install leaves a dist-info without RECORD
+  (damaged) or files and no dist-info at all (invisible), and the next :func:`apply_plan` first
+  removes whatever a leftover journal lists unless that install had completed;
+- the journal is deleted only after the install completed; the state file (``envspec.venv.state``)
+  is cleared before and written after a sync by the caller, so the no-op path never trusts a venv
+  that a killed sync left behind.
+
+Installs run in a small thread pool: they are I/O bound and independent once the removals are done.
+Bytecode is not compiled (Python compiles on first import), which is most of what makes pip slow.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import shutil
+import stat
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.records import Hash
+from installer.records import RecordEntry as InstallerRecordEntry
+from installer.sources import WheelContentElement, WheelFile, WheelSource
+from installer.utils import Scheme, get_launcher_kind, parse_entrypoints
+from packaging.utils import NormalizedName, canonicalize_name
+
+from envspec.errors import OutsideWorldError
+from envspec.fsutil import atomic_write_text
+from envspec.plan import Action, Plan
+from envspec.venv.installed import (
+    JOURNAL_DIRNAME,
+    RecordUnreadable,
+    find_dist_infos,
+    read_record,
+)
+from envspec.venv.layout import PYVENV_CFG, VenvLayout
+
+if TYPE_CHECKING:
+    from installer.scripts import LauncherKind
+
+__all__ = [
+    "INSTALLER_NAME",
+    "JOURNAL_DIRNAME",
+    "MAX_INSTALL_THREADS",
+    "CachedUnpackInstaller",
+    "InstallerLibrary",
+    "WheelInstallFailed",
+    "WheelInstaller",
+    "apply_plan",
+    "planned_paths",
+    "recover_interrupted",
+    "uninstall",
+]
+
+INSTALLER_NAME = "envspec"
+"""Written to every installed distribution's INSTALLER file."""
+MAX_INSTALL_THREADS = 4
+
+
+class WheelInstallFailed(OutsideWorldError):
+    """A wheel could not be installed (not a valid wheel, wrong project, disk error, ...)."""
+
+    def __init__(self, wheel: Path, name: str, reason: str) -> None:
+        super().__init__(
+            f"Could not install {name} from {str(wheel)!r}: {reason}.",
+            hint="The venv was left for the next 'envspec sync' to repair.",
+        )
+        self.wheel = wheel
+        self.name = name
+        self.reason = reason
+
+
+class WheelInstaller(Protocol):
+    """Puts one wheel's files into a venv.
+
+    Contract: ``wheel`` is a local file whose sha256 the caller already checked; ``name`` is the
+    project it must contain (raise :class:`WheelInstallFailed` otherwise). The project is not
+    installed when this is called (no dist-info of it exists), but stray files of an interrupted
+    earlier attempt may: overwrite them. The installed dist-info must hold METADATA, INSTALLER
+    ("envspec") and a RECORD written *last*, listing every file written (console scripts included),
+    paths relative to the site-packages directory. Called from several threads at once, for
+    different projects.
+    """
+
+    def install(self, wheel: Path, layout: VenvLayout, *, name: NormalizedName) -> None: ...
+
+
+class InstallerLibrary:
+    """:class:`WheelInstaller` on pypa's ``installer``, the reference implementation of the wheel
+    spec: scripts generated for the venv's python, INSTALLER = "envspec", no bytecode compiled."""
+
+    def __init__(self, *, script_kind: LauncherKind | None = None) -> None:
+        self._script_kind: LauncherKind = script_kind or get_launcher_kind()
+        # installer reads the umask by setting it, which is not thread-safe: read it once, here
+        self._umask = _read_umask()
+
+    def install(self, wheel: Path, layout: VenvLayout, *, name: NormalizedName) -> None:
+        try:
+            with WheelFile.open(wheel) as source:
+                found = canonicalize_name(source.distribution)
+                if found != name:
+                    raise WheelInstallFailed(wheel, name, f"the wheel is of {found!r}")
+                source.validate_record(validate_contents=False)
+                destination = _Destination(
+                    scheme_dict=_scheme_dict(layout, name),
+                    interpreter=str(layout.python),
+                    script_kind=self._script_kind,
+                    bytecode_optimization_levels=(),
+                    overwrite_existing=True,
+                    umask=self._umask,
+                )
+                install(source, destination, {"INSTALLER": f"{INSTALLER_NAME}\n".encode()})
+        except WheelInstallFailed:
+            raise
+        except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as error:
+            raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
+        except OSError as error:
+            raise WheelInstallFailed(
+                wheel, name, f"a file could not be written ({error})"
+            ) from None
+
+
+class _Destination(SchemeDictionaryDestination):
+    """SchemeDictionaryDestination with the executable bit set from a pre-read umask."""
+
+    def __init__(self, *, umask: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._umask = umask
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> InstallerRecordEntry:
+        entry = super().write_to_fs(scheme, path, stream, False)
+        if is_executable:
+            target = Path(os.path.abspath(Path(self.scheme_dict[scheme]) / path))
+            target.chmod(0o777 & ~self._umask | 0o111)
+        return entry
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _read_umask() -> int:
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _scheme_dict(layout: VenvLayout, name: str) -> dict[str, str]:
+    include = layout.include
+    # pip's venv headers location: <venv>/include/site/python3.X/<project>
+    if include.name.lower().startswith("python"):
+        headers = layout.root / "include" / "site" / include.name / name
+    else:
+        headers = include / name
+    return {
+        "purelib": str(layout.purelib),
+        "platlib": str(layout.platlib),
+        "headers": str(headers),
+        "scripts": str(layout.scripts),
+        "data": str(layout.data),
+    }
+
+
+class CachedUnpackInstaller:
+    """:class:`WheelInstaller` that unpacks each wheel once into a cache, then links its files into
+    every venv that installs it: a second venv (or a re-sync) costs a hard link per file instead of
+    a decompression, a copy and a hash.
+
+    The cache entry ``<cache_dir>/<wheel sha256>/`` holds the wheel's files as in the archive plus a
+    manifest of their sha256 and size (computed once, while unpacking), written to a temporary
+    directory and renamed into place, so a killed unpack never leaves a half entry. Installing
+    still goes through pypa ``installer``'s core (schemes, ``.data`` directories, console scripts,
+    ``#!python`` shebangs, INSTALLER, RECORD written last): only the file writes are replaced by
+    links. ``link=False`` copies instead (for file systems where venvs must not share inodes with
+    the cache); a failed hard link (another device) falls back to a copy.
+
+    Hard-linked files are shared: editing one inside a venv edits the cache entry and every venv
+    using it (uv's default makes the same trade). ``envspec check`` compares RECORD hashes and so
+    reports such an edit as drift.
+    """
+
+    def __init__(
+        self, cache_dir: Path, *, link: bool = True, script_kind: LauncherKind | None = None
+    ) -> None:
+        self._cache_dir = Path(cache_dir)
+        self._link = link
+        self._script_kind: LauncherKind = script_kind or get_launcher_kind()
+        self._umask = _read_umask()
+
+    def install(self, wheel: Path, layout: VenvLayout, *, name: NormalizedName) -> None:
+        try:
+            entry = self.unpacked(wheel)
+            source = _UnpackedWheel(entry)
+            found = canonicalize_name(source.distribution)
+            if found != name:
+                raise WheelInstallFailed(wheel, name, f"the wheel is of {found!r}")
+            destination = _LinkingDestination(
+                scheme_dict=_scheme_dict(layout, name),
+                interpreter=str(layout.python),
+                script_kind=self._script_kind,
+                bytecode_optimization_levels=(),
+                overwrite_existing=True,
+                umask=self._umask,
+                known=source.known_files(),
+                link=self._link,
+            )
+            install(source, destination, {"INSTALLER": f"{INSTALLER_NAME}\n".encode()})
+        except WheelInstallFailed:
+            raise
+        except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as error:
+            raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
+        except OSError as error:
+            raise WheelInstallFailed(
+                wheel, name, f"a file could not be written ({error})"
+            ) from None
+
+    def unpacked(self, wheel: Path) -> Path:
+        """The cache entry of ``wheel``, unpacking it first when absent."""
+        digest = hashlib.sha256()
+        with wheel.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        entry = self._cache_dir / digest.hexdigest()
+        if (entry / _MANIFEST).is_file():
+            return entry
+        self._cache_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{entry.name[:16]}.", dir=self._cache_dir))
+        try:
+            _unpack_wheel(wheel, staging)
+            try:
+                staging.rename(entry)
+            except OSError:
+                if not (entry / _MANIFEST).is_file():
+                    raise  # not a concurrent unpack of the same wheel that won the race
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return entry
+
+
+_MANIFEST = ".envspec-manifest.json"
+_COPY_CHUNK = 1 << 20
+
+
+def _unpack_wheel(wheel: Path, directory: Path) -> None:
+    from packaging.utils import parse_wheel_filename
+
+    project, version, _, _ = parse_wheel_filename(wheel.name)
+    files: list[list[object]] = []
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            member = info.filename
+            if member.endswith("/"):
+                continue
+            parts = PurePosixPath(member).parts
+            if member.startswith("/") or ".." in parts or "\\" in member or ":" in parts[0]:
+                raise ValueError(f"unsafe path {member!r} in the wheel")
+            if "__pycache__" in parts[:-1]:
+                continue  # what installer skips too: bytecode from a wheel is never trusted
+            mode = info.external_attr >> 16
+            executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+            target = directory.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            size = 0
+            with archive.open(info) as source, target.open("wb") as sink:
+                for block in iter(lambda: source.read(_COPY_CHUNK), b""):
+                    digest.update(block)
+                    size += len(block)
+                    sink.write(block)
+            if executable:
+                target.chmod(0o755)
+            record_hash = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+            files.append([member, executable, record_hash, size])
+    tops = {str(entry[0]).split("/", 1)[0] for entry in files}
+    dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
+    if len(dist_infos) != 1:
+        raise ValueError(f"expected one .dist-info directory, found {dist_infos!r}")
+    manifest = {
+        "project": project,
+        "version": str(version),
+        "dist_info": dist_infos[0],
+        "files": files,
+    }
+    (directory / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+class _UnpackedWheel(WheelSource):
+    """installer's WheelSource over a cache entry; streams are real files (``stream.name``)."""
+
+    def __init__(self, entry: Path) -> None:
+        manifest = json.loads((entry / _MANIFEST).read_text(encoding="utf-8"))
+        super().__init__(manifest["project"], manifest["version"])
+        self._entry = entry
+        self._dist_info: str = manifest["dist_info"]
+        self._files: list[tuple[str, bool, str, int]] = [
+            (str(path), bool(executable), str(digest), int(size))
+            for path, executable, digest, size in manifest["files"]
+        ]
+
+    @property
+    def dist_info_dir(self) -> str:
+        return self._dist_info
+
+    @property
+    def data_dir(self) -> str:
+        return self._dist_info[: -len(".dist-info")] + ".data"
+
+    @property
+    def dist_info_filenames(self) -> list[str]:
+        prefix = self._dist_info + "/"
+        return [path[len(prefix) :] for path, _, _, _ in self._files if path.startswith(prefix)]
+
+    def read_dist_info(self, filename: str) -> str:
+        return (self._entry / self._dist_info / filename).read_text(encoding="utf-8")
+
+    def validate_record(self) -> None:
+        pass  # the hashes were computed from the bytes themselves while unpacking
+
+    def known_files(self) -> dict[str, tuple[str, int]]:
+        """Cache file path → (RECORD hash, size)."""
+        root = str(self._entry)
+        return {
+            os.path.join(root, *path.split("/")): (digest, size)
+            for path, _, digest, size in self._files
+        }
+
+    def get_contents(self) -> Iterator[WheelContentElement]:
+        root = str(self._entry)
+        for path, executable, digest, size in self._files:
+            stream = _CacheFile(os.path.join(root, *path.split("/")))
+            try:
+                yield (path, f"sha256={digest}", str(size)), stream, executable  # type: ignore[misc]
+            finally:
+                stream.close()
+
+
+class _CacheFile(io.RawIOBase):
+    """A cache file that is opened only if someone reads it: linking needs just its name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self._file: BinaryIO | None = None
+
+    def _opened(self) -> BinaryIO:
+        if self._file is None:
+            self._file = open(self.name, "rb")  # noqa: SIM115  closed in close()
+        return self._file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._opened().readinto(buffer)  # type: ignore[attr-defined, no-any-return]
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._opened().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._opened().tell()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        super().close()
+
+
+class _LinkingDestination(_Destination):
+    """Links (or copies) a cache file into place when the stream is one, unchanged.
+
+    Written for speed (thousands of files per sync): plain strings rather than pathlib, and the
+    common case costs one ``link`` system call; directories are made and stale files removed
+    only when that call says so.
+    """
+
+    def __init__(self, *, known: Mapping[str, tuple[str, int]], link: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._known = known
+        self._link_files = link
+        self._bases = {key: os.path.abspath(value) for key, value in self.scheme_dict.items()}
+
+    def write_to_fs(
+        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
+    ) -> InstallerRecordEntry:
+        source = getattr(stream, "name", None)
+        known = self._known.get(source) if isinstance(source, str) else None
+        if known is None or not isinstance(source, str):
+            return super().write_to_fs(scheme, path, stream, is_executable)
+        base = self._bases[scheme]
+        target = os.path.normpath(os.path.join(base, path))
+        if not target.startswith(base + os.sep):
+            raise ValueError(f"Attempting to write {path} outside of the target directory")
+        if self._link_files:
+            linked = _link(source, target)
+        else:
+            linked = False
+        if not linked:
+            _unlink(Path(target))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(source, target)
+            if is_executable:
+                os.chmod(target, 0o777 & ~self._umask | 0o111)
+        return InstallerRecordEntry(path, Hash("sha256", known[0]), known[1])
+
+
+def _link(source: str, target: str) -> bool:
+    """Hard-link ``source`` at ``target`` (replacing a stray file, making directories); False when
+    the file system refuses links (another device, no support)."""
+    for _ in range(3):
+        try:
+            os.link(source, target)
+            return True
+        except FileExistsError:
+            os.unlink(target)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        except OSError:
+            return False
+    return False
+
+
+# ── uninstall ───────────────────────────────────────────────────────────────────────────────────
+
+
+def uninstall(layout: VenvLayout, name: NormalizedName) -> None:
+    """Remove project ``name`` from the venv: every file its RECORD lists (and every file a
+    leftover install journal lists), their bytecode, the dist-info, then directories left empty.
+
+    A missing file is not an error, nor is a project that is not installed. Paths outside the venv
+    and the venv's own python and pyvenv.cfg are never deleted, whatever a RECORD says.
+    """
+    dist_infos = find_dist_infos(layout, name)
+    files: set[Path] = set()
+    for dist_info in dist_infos:
+        try:
+            files.update(entry.location(dist_info.parent) for entry in read_record(dist_info))
+        except RecordUnreadable:
+            pass  # damaged: only the dist-info and what a journal lists can be found
+        # from here on the next sync sees it as damaged, with its RECORD still readable
+        _unlink(dist_info / "METADATA")
+    journal = _journal_path(layout, name)
+    files.update(_read_journal(layout, journal))
+    inside_dist_info = tuple(dist_infos)
+    protected = {layout.python, layout.root / PYVENV_CFG}
+    touched_dirs: set[Path] = set()
+    for path in sorted(files):
+        if path in protected or not _is_inside(path, layout.root):
+            continue
+        if any(_is_inside(path, d) for d in inside_dist_info):
+            continue  # removed with the directory, RECORD last
+        if path.is_dir() and not path.is_symlink():
+            continue
+        _unlink(path)
+        if path.suffix == ".py":
+            _remove_bytecode(path)
+        touched_dirs.add(path.parent)
+    for dist_info in dist_infos:
+        shutil.rmtree(dist_info, ignore_errors=True)
+        touched_dirs.add(dist_info.parent)
+    _prune_empty_dirs(layout, touched_dirs)
+    _unlink(journal)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _is_inside(path: Path, directory: Path) -> bool:
+    try:
+        return os.path.commonpath([path, directory]) == str(directory)
+    except ValueError:  # different drives on Windows
+        return False
+
+
+def _remove_bytecode(source: Path) -> None:
+    cache = source.parent / "__pycache__"
+    try:
+        with os.scandir(cache) as entries:
+            stale = [
+                Path(entry.path)
+                for entry in entries
+                if entry.name.startswith(source.stem + ".") and entry.name.endswith(".pyc")
+            ]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for path in stale:
+        _unlink(path)
+
+
+def _prune_empty_dirs(layout: VenvLayout, dirs: Iterable[Path]) -> None:
+    """Remove directories (deepest first, then their parents) left holding nothing, or only a
+    ``__pycache__`` of bytecode whose sources are gone; never a scheme directory or its ancestors."""
+    keep: set[Path] = set()
+    for base in (layout.purelib, layout.platlib, layout.scripts, layout.data, layout.include):
+        keep.add(base)
+        keep.update(base.parents)
+    keep.add(layout.root)
+    pending = {d for d in dirs if _is_inside(d, layout.root)}
+    while pending:
+        directory = max(pending, key=lambda p: (len(p.parts), str(p)))
+        pending.discard(directory)
+        if directory in keep or not _is_inside(directory, layout.root):
+            continue
+        try:
+            names = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if set(names) - {"__pycache__"}:
+            continue
+        if names:
+            cache = directory / "__pycache__"
+            try:
+                cached = os.listdir(cache)
+            except NotADirectoryError:
+                continue
+            if any(not n.endswith(".pyc") for n in cached):
+                continue
+            shutil.rmtree(cache, ignore_errors=True)
+        try:
+            directory.rmdir()
+        except OSError:
+            continue  # another process wrote into it meanwhile: keep it
+        pending.add(directory.parent)
+
+
+# ── the install journal ─────────────────────────────────────────────────────────────────────────
+
+
+def _journal_path(layout: VenvLayout, name: str) -> Path:
+    return layout.root / JOURNAL_DIRNAME / f"{name}.json"
+
+
+def _read_journal(layout: VenvLayout, journal: Path) -> list[Path]:
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        paths = data["paths"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    if not isinstance(paths, list):
+        return []
+    return [Path(os.path.normpath(layout.root / p)) for p in paths if isinstance(p, str) and p]
+
+
+def planned_paths(wheel: Path, layout: VenvLayout, name: str) -> list[Path]:
+    """Every path installing ``wheel`` into ``layout`` may write, from the archive's file list
+    and its ``entry_points.txt`` (console and GUI scripts, with the Windows launcher variants)."""
+    return [Path(p) for p in _planned(wheel, layout, name)]
+
+
+def _planned(wheel: Path, layout: VenvLayout, name: str) -> list[str]:
+    # strings, not pathlib: this runs for every file of every wheel of a sync
+    with zipfile.ZipFile(wheel) as archive:
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        tops = {m.partition("/")[0] for m in members}
+        dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
+        if len(dist_infos) != 1:
+            raise ValueError(f"expected one .dist-info directory, found {dist_infos!r}")
+        dist_info = dist_infos[0]
+        data_dir = dist_info[: -len(".dist-info")] + ".data"
+        wheel_text = archive.read(f"{dist_info}/WHEEL").decode("utf-8", errors="replace")
+        entry_points = None
+        if f"{dist_info}/entry_points.txt" in members:
+            entry_points = archive.read(f"{dist_info}/entry_points.txt").decode("utf-8")
+    purelib = "root-is-purelib: true" in wheel_text.lower().replace("\r", "")
+    schemes = {key: os.path.abspath(value) for key, value in _scheme_dict(layout, name).items()}
+    root = schemes["purelib" if purelib else "platlib"]
+    sep = os.sep
+    paths: list[str] = []
+    for member in members:
+        top, _, rest = member.partition("/")
+        if top == data_dir:
+            scheme, _, inner = rest.partition("/")
+            if inner:
+                paths.append(schemes.get(scheme, root) + sep + inner.replace("/", sep))
+                continue
+        paths.append(root + sep + member.replace("/", sep))
+    if entry_points:
+        scripts = schemes["scripts"]
+        for script, _, _, _ in parse_entrypoints(entry_points):
+            for variant in (script, f"{script}.exe", f"{script}-script.py", f"{script}.pya"):
+                paths.append(scripts + sep + variant)
+    return [os.path.normpath(p) for p in paths]
+
+
+def _write_journal(layout: VenvLayout, name: str, paths: list[str]) -> None:
+    prefix = str(layout.root) + os.sep
+    relative = sorted(
+        {
+            p[len(prefix) :] if p.startswith(prefix) else os.path.relpath(p, layout.root)
+            for p in paths
+        }
+    )
+    atomic_write_text(
+        _journal_path(layout, name),
+        json.dumps({"name": name, "paths": relative}, indent=1) + "\n",
+    )
+
+
+def recover_interrupted(layout: VenvLayout) -> list[NormalizedName]:
+    """Finish what a killed sync left: for each leftover install journal, keep the install if it
+    completed (METADATA and a readable RECORD), else remove everything it may have written.
+    Returns the names whose half-installed files were removed."""
+    directory = layout.root / JOURNAL_DIRNAME
+    try:
+        journals = sorted(directory.glob("*.json"))
+    except OSError:
+        return []
+    removed: list[NormalizedName] = []
+    for journal in journals:
+        name = canonicalize_name(journal.stem)
+        if _installed_completely(layout, name):
+            _unlink(journal)
+        else:
+            uninstall(layout, name)
+            _unlink(journal)  # a journal under an unexpected spelling
+            removed.append(name)
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
+    return removed
+
+
+def _installed_completely(layout: VenvLayout, name: str) -> bool:
+    dist_infos = find_dist_infos(layout, name)
+    if len(dist_infos) != 1 or not (dist_infos[0] / "METADATA").is_file():
+        return False
+    try:
+        read_record(dist_infos[0])
+    except RecordUnreadable:
+        return False
+    return True
+
+
+# ── the plan ────────────────────────────────────────────────────────────────────────────────────
+
+
+def apply_plan(
+    plan: Plan,
+    layout: VenvLayout,
+    wheels: Mapping[NormalizedName, Path],
+    *,
+    installer: WheelInstaller | None = None,
+    progress: Callable[[Action], None] | None = None,
+) -> None:
+    """Make the venv at ``layout`` what ``plan`` says: first repair what an interrupted sync left,
+    then uninstall every removed or replaced distribution, then install the new ones (in parallel)
+    from ``wheels`` (project → local, verified wheel file).
+
+    ``progress`` is called in the calling thread once per finished action. On the first failing
+    install the others still running finish, none is started, the failed one is cleaned away and
+    its :class:`WheelInstallFailed` is raised; the venv is then left for the next sync to complete.
+    """
+    to_install = plan.to_install
+    missing = sorted(a.name for a in to_install if a.name not in wheels)
+    if missing:
+        raise ValueError(f"apply_plan: no wheel given for {missing!r}")
+    chosen: WheelInstaller = installer if installer is not None else InstallerLibrary()
+    recover_interrupted(layout)
+    for action in plan.to_remove:
+        uninstall(layout, action.name)
+        if action.wanted is None and progress is not None:
+            progress(action)
+    if not to_install:
+        return
+    workers = max(1, min(MAX_INSTALL_THREADS, len(to_install), (os.cpu_count() or 1) * 2))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="envspec-install") as pool:
+        futures: dict[Future[None], Action] = {
+            pool.submit(_install_one, chosen, wheels[a.name], layout, a.name): a for a in to_install
+        }
+        pending = set(futures)
+        failure: BaseException | None = None
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in sorted(done, key=lambda f: futures[f].name):
+                if future.cancelled():
+                    continue
+                error = future.exception()
+                if error is not None:
+                    failure = failure or error
+                elif progress is not None:
+                    progress(futures[future])
+            if failure is not None:
+                for future in pending:
+                    future.cancel()
+    try:
+        (layout.root / JOURNAL_DIRNAME).rmdir()
+    except OSError:
+        pass
+    if failure is not None:
+        raise failure
+
+
+def _install_one(
+    installer: WheelInstaller, wheel: Path, layout: VenvLayout, name: NormalizedName
+) -> None:
+    try:
+        paths = _planned(wheel, layout, name)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
+    _write_journal(layout, name, paths)
+    # parents exist before any thread writes: installer's exists()-then-mkdir() races otherwise
+    for parent in sorted({os.path.dirname(p) for p in paths}):
+        os.makedirs(parent, exist_ok=True)
+    try:
+        installer.install(wheel, layout, name=name)
+    except BaseException:
+        uninstall(layout, name)  # removes the half-written files and the journal
+        raise
+    _unlink(_journal_path(layout, name))

@@ -1,0 +1,285 @@
+"""The one way envspec reads what a venv holds: its ``*.dist-info`` directories.
+
+Reading the files directly (not by running the venv's python with ``importlib.metadata``) keeps a
+sync from spawning an interpreter and works for any target Python. What matters for the reconciler
+is each distribution's name, version, who installed it, and whether it can be trusted: a
+distribution without a readable RECORD, or without METADATA, cannot be uninstalled or verified
+reliably, so it is reported ``damaged`` and the planner reinstalls (or removes) it. envspec's own
+installs and uninstalls are ordered so that an interrupted one always leaves exactly that mark (see
+``envspec.venv.apply``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.metadata import parse_email
+from packaging.utils import InvalidName, NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from envspec.errors import OutsideWorldError
+from envspec.plan import Installed
+from envspec.venv.layout import VenvLayout
+
+__all__ = [
+    "JOURNAL_DIRNAME",
+    "UNKNOWN_VERSION",
+    "RecordEntry",
+    "RecordUnreadable",
+    "dist_info_fingerprint",
+    "find_dist_info",
+    "find_dist_infos",
+    "read_installed",
+    "read_record",
+]
+
+UNKNOWN_VERSION = Version("0")
+"""The version reported for a distribution whose METADATA and directory name both lack one; it is
+also marked damaged, so the planner replaces it whatever the lock says."""
+
+JOURNAL_DIRNAME = ".envspec-pending"
+"""``<venv>/.envspec-pending/<name>.json``: written by ``envspec.venv.apply`` before installing a
+project, deleted once the install completed; a leftover one marks an interrupted install."""
+
+_DIST_INFO = ".dist-info"
+
+
+class RecordUnreadable(OutsideWorldError):
+    """A dist-info's RECORD is missing or is not a valid RECORD file."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"Cannot read the RECORD file {str(path)!r}: {reason}.")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordEntry:
+    """One row of a RECORD file."""
+
+    path: str
+    """As written in RECORD: relative to the site-packages directory holding the dist-info (may
+    climb out of it, ``../../../bin/tool``), or absolute (installers on Windows write those)."""
+    sha256: str | None
+    """The urlsafe-base64 sha256 digest without padding, as RECORD writes it; None for RECORD
+    itself, for generated files like ``.pyc``, or when another algorithm was used."""
+    size: int | None
+
+    def location(self, site_packages: Path) -> Path:
+        """The entry's absolute, normalised path (``..`` resolved lexically, links not followed)."""
+        return Path(os.path.normpath(site_packages / self.path))
+
+
+def read_record(dist_info: Path) -> list[RecordEntry]:
+    """The rows of ``<dist_info>/RECORD``; :class:`RecordUnreadable` when missing or malformed."""
+    path = dist_info / "RECORD"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecordUnreadable(path, "it does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecordUnreadable(path, f"it cannot be read ({error})") from None
+    entries: list[RecordEntry] = []
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise RecordUnreadable(path, f"it is not valid CSV ({error})") from None
+    for number, row in enumerate(rows, start=1):
+        if not row:
+            continue
+        if len(row) != 3 or not row[0]:
+            raise RecordUnreadable(path, f"line {number} is not 'path,hash,size': {row!r}")
+        name, hash_text, size_text = row
+        sha256: str | None = None
+        if hash_text:
+            algorithm, sep, digest = hash_text.partition("=")
+            if not sep or not digest:
+                raise RecordUnreadable(path, f"line {number} has a malformed hash {hash_text!r}")
+            if algorithm.lower() == "sha256":
+                sha256 = digest
+            elif algorithm.lower() not in hashlib.algorithms_available:
+                raise RecordUnreadable(
+                    path, f"line {number} uses an unknown hash algorithm {algorithm!r}"
+                )
+        size: int | None = None
+        if size_text:
+            try:
+                size = int(size_text)
+            except ValueError:
+                raise RecordUnreadable(
+                    path, f"line {number} has a malformed size {size_text!r}"
+                ) from None
+            if size < 0:
+                raise RecordUnreadable(path, f"line {number} has a negative size {size_text!r}")
+        entries.append(RecordEntry(path=name, sha256=sha256, size=size))
+    return entries
+
+
+def read_installed(layout: VenvLayout) -> dict[NormalizedName, Installed]:
+    """Every distribution in purelib and platlib, by normalised name.
+
+    Two dist-info directories of one project (a broken venv) are reported as one damaged
+    distribution, so a sync replaces both with the locked one. A project whose install was
+    interrupted before its dist-info appeared (a leftover install journal) is reported damaged with
+    version :data:`UNKNOWN_VERSION`, so the plan is never empty while its stray files remain.
+    """
+    found: dict[NormalizedName, Installed] = {}
+    for dist_info in _dist_info_dirs(layout):
+        installed = _read_dist_info(dist_info)
+        if installed is None:
+            continue
+        if installed.name in found:
+            installed = Installed(
+                name=installed.name,
+                version=installed.version,
+                installer=installed.installer,
+                damaged=True,
+            )
+        found[installed.name] = installed
+    for name in _journal_names(layout):
+        if name not in found:
+            found[name] = Installed(name=name, version=UNKNOWN_VERSION, damaged=True)
+    return dict(sorted(found.items()))
+
+
+def _journal_names(layout: VenvLayout) -> list[NormalizedName]:
+    try:
+        with os.scandir(layout.root / JOURNAL_DIRNAME) as entries:
+            stems = [e.name[: -len(".json")] for e in entries if e.name.endswith(".json")]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    names = []
+    for stem in stems:
+        try:
+            names.append(canonicalize_name(stem, validate=True))
+        except InvalidName:
+            continue
+    return names
+
+
+def find_dist_infos(layout: VenvLayout, name: str) -> list[Path]:
+    """Every dist-info directory of project ``name`` (any spelling), sorted."""
+    wanted = canonicalize_name(name)
+    return [d for d in _dist_info_dirs(layout) if _project_name(d) == wanted]
+
+
+def find_dist_info(layout: VenvLayout, name: str) -> Path | None:
+    """The dist-info directory of project ``name``, None when it is not installed."""
+    matches = find_dist_infos(layout, name)
+    return matches[0] if matches else None
+
+
+def dist_info_fingerprint(layout: VenvLayout) -> str:
+    """A cheap digest of which distributions are installed: the dist-info directory names and
+    their modification times (in nanoseconds), hashed.
+
+    It changes when a distribution is added, removed or replaced by any tool, and when files are
+    added to or removed from a dist-info directory; it costs one directory listing per
+    site-packages, so the no-op sync can compare it instead of reading every RECORD.
+    """
+    digest = hashlib.sha256()
+    for site_packages in layout.site_packages:
+        digest.update(f"{site_packages}\n".encode())
+        try:
+            entries = sorted(
+                (entry.name, entry.stat().st_mtime_ns)
+                for entry in os.scandir(site_packages)
+                if entry.name.endswith(_DIST_INFO) and entry.is_dir()
+            )
+        except FileNotFoundError:
+            digest.update(b"<missing>\n")
+            continue
+        for name, mtime in entries:
+            digest.update(f"{name} {mtime}\n".encode())
+    return digest.hexdigest()
+
+
+def _dist_info_dirs(layout: VenvLayout) -> list[Path]:
+    dirs: list[Path] = []
+    for site_packages in layout.site_packages:
+        try:
+            with os.scandir(site_packages) as entries:
+                dirs.extend(
+                    Path(entry.path)
+                    for entry in entries
+                    if entry.name.endswith(_DIST_INFO) and entry.is_dir()
+                )
+        except FileNotFoundError:
+            continue
+    return sorted(dirs)
+
+
+def _split_dir_name(dist_info: Path) -> tuple[str, str]:
+    stem = dist_info.name[: -len(_DIST_INFO)]
+    name, _, version = stem.partition("-")
+    return name, version
+
+
+def _metadata_fields(dist_info: Path) -> tuple[str | None, str | None] | None:
+    """(name, version) from METADATA; None when METADATA is missing or unreadable."""
+    try:
+        data = (dist_info / "METADATA").read_bytes()
+    except OSError:
+        return None
+    raw, _ = parse_email(data)
+    return raw.get("name"), raw.get("version")
+
+
+def _project_name(dist_info: Path) -> NormalizedName | None:
+    """The name read_installed reports: METADATA's Name, else the directory's."""
+    fields = _metadata_fields(dist_info)
+    for candidate in (fields[0] if fields else None, _split_dir_name(dist_info)[0]):
+        if candidate:
+            try:
+                return canonicalize_name(candidate, validate=True)
+            except InvalidName:
+                continue
+    return None
+
+
+def _read_dist_info(dist_info: Path) -> Installed | None:
+    fields = _metadata_fields(dist_info)
+    damaged = fields is None
+    raw_name, raw_version = fields if fields is not None else (None, None)
+    dir_name, dir_version = _split_dir_name(dist_info)
+    name: NormalizedName | None = None
+    for candidate in (raw_name, dir_name):
+        if candidate:
+            try:
+                name = canonicalize_name(candidate, validate=True)
+                break
+            except InvalidName:
+                damaged = True
+    if name is None:
+        return None  # not a distribution envspec can name, so not one it can manage
+    version: Version | None = None
+    for candidate in (raw_version, dir_version):
+        if candidate:
+            try:
+                version = Version(candidate)
+                break
+            except InvalidVersion:
+                damaged = True
+    if version is None:
+        version, damaged = UNKNOWN_VERSION, True
+    try:
+        read_record(dist_info)
+    except RecordUnreadable:
+        damaged = True
+    return Installed(
+        name=name, version=version, installer=_read_installer(dist_info), damaged=damaged
+    )
+
+
+def _read_installer(dist_info: Path) -> str | None:
+    try:
+        text = (dist_info / "INSTALLER").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    first = text.strip().splitlines()
+    return first[0].strip() if first else None

@@ -1,0 +1,105 @@
+"""The venv's memory of its last sync: what makes ``envspec sync`` with nothing to do instant.
+
+A sync that finished writes ``<venv>/.envspec-state.json`` as its last step: which lock (digest),
+which groups, which spec, which interpreter, and a fingerprint of the installed dist-info
+directories. The next sync compares those with the current inputs and a fresh fingerprint (one
+directory listing); equal means there is nothing to do, without probing the interpreter or reading
+any RECORD. A sync that changes anything clears the file first, so a killed sync never leaves a
+state that vouches for a half-done venv. Any doubt about the file (missing, unreadable, another
+format) reads as "no state", which only costs a full sync.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from envspec.fsutil import atomic_write_text
+
+__all__ = [
+    "STATE_FILENAME",
+    "STATE_FORMAT",
+    "SyncState",
+    "clear_state",
+    "read_state",
+    "write_state",
+]
+
+STATE_FILENAME = ".envspec-state.json"
+STATE_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncState:
+    """What one completed sync made the venv from."""
+
+    lock_digest: str
+    groups: tuple[str, ...]
+    spec_digest: str
+    python: str
+    """The interpreter the venv was built with (its path, or path and version: the caller's key)."""
+    fingerprint: str
+    """``envspec.venv.installed.dist_info_fingerprint`` right after the sync."""
+    layout: dict[str, str]
+    """``VenvLayout.as_dict()``: the paths needed to re-check without probing the interpreter."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "lock_digest": self.lock_digest,
+            "groups": list(self.groups),
+            "spec_digest": self.spec_digest,
+            "python": self.python,
+            "fingerprint": self.fingerprint,
+            "layout": dict(sorted(self.layout.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SyncState:
+        """ValueError or TypeError when ``data`` is not a state of this format."""
+        if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+            raise ValueError("not an envspec state of a known format")
+        strings = {}
+        for key in ("lock_digest", "spec_digest", "python", "fingerprint"):
+            value = data.get(key)
+            if not isinstance(value, str):
+                raise TypeError(f"{key!r} is not a string")
+            strings[key] = value
+        groups = data.get("groups")
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise TypeError("'groups' is not a list of strings")
+        layout = data.get("layout")
+        if not isinstance(layout, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in layout.items()
+        ):
+            raise TypeError("'layout' is not a table of strings")
+        return cls(groups=tuple(groups), layout=dict(layout), **strings)
+
+
+def state_path(root: Path) -> Path:
+    return Path(root) / STATE_FILENAME
+
+
+def read_state(root: Path) -> SyncState | None:
+    """The state of the venv at ``root``; None when absent or not trustworthy in any way."""
+    try:
+        data = json.loads(state_path(root).read_text(encoding="utf-8"))
+        return SyncState.from_dict(data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def write_state(root: Path, state: SyncState) -> None:
+    """Atomically record ``state``: the last step of a successful sync."""
+    text = json.dumps(state.to_dict(), indent=1, sort_keys=True) + "\n"
+    atomic_write_text(state_path(root), text, durable=True)
+
+
+def clear_state(root: Path) -> None:
+    """Forget the last sync: the first step of a sync that changes anything."""
+    try:
+        state_path(root).unlink()
+    except FileNotFoundError:
+        pass
