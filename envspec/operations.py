@@ -390,9 +390,7 @@ def sync_is_noop(
     """The venv path when its state proves it already matches the lock (and, unless ``frozen``,
     the spec) for these groups; None when a real sync is needed. Costs two small reads, two
     hashes and a directory listing: no interpreter, no network, no resolver."""
-    from envspec.venv.installed import dist_info_fingerprint
-    from envspec.venv.layout import VenvLayout
-    from envspec.venv.state import read_state
+    from envspec.venv.state import read_state, site_packages_fingerprint
 
     spec_path = directory / SPEC_FILENAME
     venv_dir = _venv_dir_from_raw_spec(spec_path)
@@ -405,11 +403,11 @@ def sync_is_noop(
         return None
     if not frozen and state.spec_digest != _sha256(spec_path):
         return None
-    try:
-        layout = VenvLayout(**{key: Path(value) for key, value in state.layout.items()})
-    except TypeError:
+    purelib, platlib = state.layout.get("purelib"), state.layout.get("platlib")
+    if purelib is None or platlib is None:
         return None
-    if dist_info_fingerprint(layout) != state.fingerprint:
+    site_packages = [purelib] if platlib == purelib else [purelib, platlib]
+    if site_packages_fingerprint(site_packages) != state.fingerprint:
         return None
     return venv_dir
 
@@ -491,9 +489,11 @@ def sync(
         plan = make_plan(selection, installed)
         return SyncResult(venv_dir, plan, relocked, not usable, True, layout.windows)
 
+    from envspec.venv.create import refuse_foreign
     from envspec.venv.locking import venv_lock
     from envspec.venv.state import SyncState, clear_state, write_state
 
+    refuse_foreign(venv_dir)  # before the lock file is put into it
     with venv_lock(venv_dir):
         layout, created = ensure_venv(
             venv_dir, interpreter=probe.path, version=probe.version, scheme=probe.scheme

@@ -23,6 +23,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError, UserError
+from envspec.venv.locking import LOCK_NAME
 from envspec.venv.layout import VenvLayout, read_pyvenv_cfg
 
 __all__ = [
@@ -137,18 +138,29 @@ def _micro(version: Version) -> tuple[int, int, int]:
     return (release[0], release[1], release[2])
 
 
-def _clear_for_creation(root: Path) -> None:
-    """Leave ``root`` an empty directory holding only the creation marker, or raise NotAVenv."""
+def refuse_foreign(root: Path) -> None:
+    """Raise NotAVenv when ``root`` exists but is not a venv envspec may replace: a file, a
+    symlink, or a non-empty directory without pyvenv.cfg. Checked before anything is written."""
     if root.is_symlink() or (root.exists() and not root.is_dir()):
         raise NotAVenv(root, "it is not a directory")
     if root.is_dir():
         ours = read_pyvenv_cfg(root) is not None or (root / CREATING_MARKER).exists()
-        if not ours:
-            if any(root.iterdir()):
-                raise NotAVenv(root, "it has no pyvenv.cfg and is not empty")
-        else:
-            shutil.rmtree(root)
+        if not ours and any(entry.name != LOCK_NAME for entry in root.iterdir()):
+            raise NotAVenv(root, "it has no pyvenv.cfg and is not empty")
+
+
+def _clear_for_creation(root: Path) -> None:
+    """Leave ``root`` a directory holding only the creation marker (and the venv's lock file,
+    which the caller holds), or raise NotAVenv."""
+    refuse_foreign(root)
     root.mkdir(parents=True, exist_ok=True)
+    for entry in root.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     (root / CREATING_MARKER).write_bytes(b"")
 
 

@@ -25,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 from envspec.errors import OutsideWorldError
 from envspec.plan import Installed
 from envspec.venv.layout import VenvLayout
+from envspec.venv.state import site_packages_fingerprint
 
 __all__ = [
     "JOURNAL_DIRNAME",
@@ -175,28 +176,9 @@ def find_dist_info(layout: VenvLayout, name: str) -> Path | None:
 
 
 def dist_info_fingerprint(layout: VenvLayout) -> str:
-    """A cheap digest of which distributions are installed: the dist-info directory names and
-    their modification times (in nanoseconds), hashed.
-
-    It changes when a distribution is added, removed or replaced by any tool, and when files are
-    added to or removed from a dist-info directory; it costs one directory listing per
-    site-packages, so the no-op sync can compare it instead of reading every RECORD.
-    """
-    digest = hashlib.sha256()
-    for site_packages in layout.site_packages:
-        digest.update(f"{site_packages}\n".encode())
-        try:
-            entries = sorted(
-                (entry.name, entry.stat().st_mtime_ns)
-                for entry in os.scandir(site_packages)
-                if entry.name.endswith(_DIST_INFO) and entry.is_dir()
-            )
-        except FileNotFoundError:
-            digest.update(b"<missing>\n")
-            continue
-        for name, mtime in entries:
-            digest.update(f"{name} {mtime}\n".encode())
-    return digest.hexdigest()
+    """See :func:`envspec.venv.state.site_packages_fingerprint` (kept there, light to import,
+    for the no-op sync)."""
+    return site_packages_fingerprint(layout.site_packages)
 
 
 def _dist_info_dirs(layout: VenvLayout) -> list[Path]:

@@ -3,9 +3,9 @@
 Two ``envspec sync`` runs on one venv (two terminals, an editor hook and a shell) would interleave
 uninstalls and installs and leave a mix of both. An OS file lock (``filelock``: ``fcntl.flock`` on
 POSIX, ``msvcrt.locking`` on Windows) serialises them, and the OS releases it when its process dies,
-so a killed sync never leaves the venv locked. The lock file sits *next to* the venv
-(``<parent>/.<name>.envspec-lock``), not inside it: a sync may delete and recreate the venv
-directory while holding the lock.
+so a killed sync never leaves the venv locked. The lock file lives *inside* the venv
+(``<venv>/.envspec.lock``), so that nothing appears in the user's project directory; recreating a
+venv therefore empties the directory but keeps this one file (``create._clear_for_creation``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from envspec.errors import OutsideWorldError
 
-__all__ = ["VenvBusy", "lock_path", "venv_lock"]
+__all__ = ["LOCK_NAME", "VenvBusy", "lock_path", "venv_lock"]
 
 
 class VenvBusy(OutsideWorldError):
@@ -33,9 +33,11 @@ class VenvBusy(OutsideWorldError):
         self.timeout = timeout
 
 
+LOCK_NAME = ".envspec.lock"
+
+
 def lock_path(root: Path) -> Path:
-    root = Path(root).absolute()
-    return root.parent / f".{root.name.lstrip('.')}.envspec-lock"
+    return Path(root).absolute() / LOCK_NAME
 
 
 @contextmanager

@@ -11,10 +11,12 @@ format) reads as "no state", which only costs a full sync.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from envspec.fsutil import atomic_write_text
 
@@ -31,9 +33,11 @@ STATE_FILENAME = ".envspec-state.json"
 STATE_FORMAT = 1
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SyncState:
-    """What one completed sync made the venv from."""
+class SyncState(NamedTuple):
+    """What one completed sync made the venv from.
+
+    A NamedTuple, not a dataclass: this module is all the no-op sync imports of the venv package,
+    and ``dataclasses`` alone would cost a quarter of its time budget."""
 
     lock_digest: str
     groups: tuple[str, ...]
@@ -103,3 +107,28 @@ def clear_state(root: Path) -> None:
         state_path(root).unlink()
     except FileNotFoundError:
         pass
+
+
+def site_packages_fingerprint(site_packages: Iterable[Path | str]) -> str:
+    """A cheap digest of which distributions are installed: the dist-info directory names and
+    their modification times (in nanoseconds), hashed.
+
+    It changes when a distribution is added, removed or replaced by any tool, and when files are
+    added to or removed from a dist-info directory; it costs one directory listing per
+    site-packages, so the no-op sync can compare it instead of reading every RECORD.
+    """
+    digest = hashlib.sha256()
+    for directory in site_packages:
+        digest.update(f"{directory}\n".encode())
+        try:
+            entries = sorted(
+                (entry.name, entry.stat().st_mtime_ns)
+                for entry in os.scandir(directory)
+                if entry.name.endswith(".dist-info") and entry.is_dir()
+            )
+        except FileNotFoundError:
+            digest.update(b"<missing>\n")
+            continue
+        for name, mtime in entries:
+            digest.update(f"{name} {mtime}\n".encode())
+    return digest.hexdigest()

@@ -104,8 +104,9 @@ def test_venv_lock_serialises_two_processes(tmp_path: Path) -> None:
         assert released <= acquired
     finally:
         child.wait(timeout=10)
-    assert not (tmp_path / ".venv").exists()  # the lock lives next to the venv, not in it
-    assert lock_path(tmp_path / ".venv").parent == tmp_path
+    # the lock lives inside the venv: nothing appears in the project directory
+    assert lock_path(tmp_path / ".venv").parent == tmp_path / ".venv"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "marker") == [".venv"]
 
 
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
