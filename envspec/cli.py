@@ -210,6 +210,39 @@ def _cmd_sync(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _cmd_run(args: argparse.Namespace, out: Output) -> int:
+    import shutil
+    import subprocess
+
+    from envspec import operations
+    from envspec.errors import UserError
+
+    command = list(args.cmd)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UserError("No command given.", hint="Write it after --, e.g. `envspec run -- pytest`.")
+    env = operations.run_environment(
+        Path.cwd(),
+        frozen=args.frozen,
+        groups=args.group,
+        all_groups=args.all_groups,
+        python=args.python,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+    )
+    if env.synced is not None and env.synced.plan is not None and not env.synced.plan.is_empty():
+        out.info(f"Synced {env.venv}: {env.synced.plan.summary()} packages")
+    executable = shutil.which(command[0], path=env.environ["PATH"])
+    if executable is None:
+        print(f"error: command not found: {command[0]!r}", file=out.stderr)
+        return 127
+    try:
+        return subprocess.call([executable, *command[1:]], env=env.environ)
+    except KeyboardInterrupt:
+        return 130
+
+
 def _not_available(name: str) -> Callable[[argparse.Namespace, Output], int]:
     def run(args: argparse.Namespace, out: Output) -> int:
         raise NotAvailableYet(name)
@@ -447,9 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Sync if needed (unless --frozen), then run CMD with the venv's scripts directory first\n"
         "on PATH and VIRTUAL_ENV set; exits with the command's exit code.",
         "envspec run -- pytest -x",
-        _not_available("run"),
+        _cmd_run,
     )
     run.add_argument("--frozen", action="store_true", help="do not sync first")
+    _add_group_options(run)
+    _add_python_option(run)
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
 
     python = command(

@@ -37,12 +37,14 @@ __all__ = [
     "LockCheckResult",
     "LockResult",
     "PythonsResult",
+    "RunEnvironment",
     "SyncResult",
     "find_spec",
     "init",
     "lock",
     "lock_check",
     "pythons",
+    "run_environment",
     "sync",
     "sync_is_noop",
 ]
@@ -502,7 +504,7 @@ def sync(
         if not plan.is_empty():
             clear_state(venv_dir)
             wheels = _download(spec, plan, cache_dir=cache_dir, offline=offline, progress=progress)
-            _apply(plan, layout, wheels, progress=progress)
+            _apply(plan, layout, wheels, cache_dir=cache_dir, progress=progress)
         from envspec.venv.installed import dist_info_fingerprint
 
         write_state(
@@ -640,9 +642,12 @@ def _apply(
     layout: VenvLayout,
     wheels: Mapping[NormalizedName, Path],
     *,
+    cache_dir: str | None,
     progress: ProgressCallback | None,
 ) -> None:
-    from envspec.venv.apply import apply_plan
+    """Install through the unpacked-wheel cache: each wheel is unzipped once per machine, and
+    every later install of it (another venv, a recreated one) links its files instead."""
+    from envspec.venv.apply import CachedUnpackInstaller, apply_plan
 
     total = len(plan.actions)
     done = 0
@@ -653,4 +658,48 @@ def _apply(
         if progress is not None:
             progress("install", done, total)
 
-    apply_plan(plan, layout, wheels, progress=step)
+    installer = CachedUnpackInstaller(cache_root(cache_dir) / "unpacked-v1")
+    apply_plan(plan, layout, wheels, installer=installer, progress=step)
+
+
+# ── run ──────────────────────────────────────────────────────────────────────────────────────
+
+
+class RunEnvironment(NamedTuple):
+    venv: Path
+    scripts: Path
+    environ: dict[str, str]
+    synced: SyncResult | None
+
+
+def run_environment(
+    directory: Path,
+    *,
+    frozen: bool = False,
+    groups: Sequence[str] = (),
+    all_groups: bool = False,
+    python: str | None = None,
+    cache_dir: str | None = None,
+    offline: bool = False,
+) -> RunEnvironment:
+    """The environment a command runs in: the venv synced first (unless ``frozen``), its scripts
+    directory first on PATH and ``VIRTUAL_ENV`` set, as ``activate`` would do."""
+    import os
+
+    synced = None
+    if not frozen:
+        synced = sync(
+            directory, groups=groups, all_groups=all_groups, python=python,
+            cache_dir=cache_dir, offline=offline,
+        )
+        venv = synced.venv
+    else:
+        venv = _venv_dir_from_raw_spec(find_spec(directory)) or directory / ".venv"
+    scripts = venv / ("Scripts" if os.name == "nt" else "bin")
+    if not (venv / "pyvenv.cfg").is_file():
+        raise UserError(f"There is no venv at {venv}.", hint="Run `envspec sync` first.")
+    environ = dict(os.environ)
+    environ["VIRTUAL_ENV"] = str(venv)
+    environ["PATH"] = os.pathsep.join([str(scripts), environ.get("PATH", "")]).rstrip(os.pathsep)
+    environ.pop("PYTHONHOME", None)
+    return RunEnvironment(venv, scripts, environ, synced)

@@ -116,10 +116,6 @@ class IndexClient:
         netrc_path: Path | None = None,
         user_agent: str | None = None,
     ) -> None:
-        import httpx
-
-        from envspec import __version__
-
         self.retries = retries
         self.backoff = backoff
         self._sleep = sleep
@@ -128,9 +124,29 @@ class IndexClient:
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
         self._netrc_lock = threading.Lock()
+        self._settings = (transport, timeout, max_connections, user_agent)
+        self._made: httpx.Client | None = None
+        self._make_lock = threading.Lock()
+
+    @property
+    def _client(self) -> httpx.Client:
+        """The httpx client, made on first use: a sync whose files are all cached, or an
+        offline run, never pays for importing httpx, loading CA certificates and h2."""
+        if self._made is None:
+            with self._make_lock:
+                if self._made is None:
+                    self._made = self._make_client()
+        return self._made
+
+    def _make_client(self) -> httpx.Client:
+        import httpx
+
+        from envspec import __version__
+
+        transport, timeout, max_connections, user_agent = self._settings
         # HTTP/2 is negotiated through ALPN, so it is used exactly where the server offers it
         # (and httpx applies the same settings to the transports it makes for $HTTPS_PROXY).
-        self._client = httpx.Client(
+        return httpx.Client(
             transport=transport,
             http2=_h2_available(),
             limits=httpx.Limits(
@@ -286,7 +302,8 @@ class IndexClient:
         return self._with_retries(url, attempt)
 
     def close(self) -> None:
-        self._client.close()
+        if self._made is not None:
+            self._made.close()
 
     def __enter__(self) -> Self:
         return self

@@ -106,7 +106,11 @@ class WheelInstaller(Protocol):
     different projects.
     """
 
-    def install(self, wheel: Path, layout: VenvLayout, *, name: NormalizedName) -> None: ...
+    def install(
+        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None = None
+    ) -> None:
+        """``sha256``: the wheel's digest when the caller already verified it (saves a re-hash)."""
+        ...
 
 
 class InstallerLibrary:
@@ -118,7 +122,9 @@ class InstallerLibrary:
         # installer reads the umask by setting it, which is not thread-safe: read it once, here
         self._umask = _read_umask()
 
-    def install(self, wheel: Path, layout: VenvLayout, *, name: NormalizedName) -> None:
+    def install(
+        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None = None
+    ) -> None:
         try:
             with WheelFile.open(wheel) as source:
                 found = canonicalize_name(source.distribution)
@@ -213,9 +219,11 @@ class CachedUnpackInstaller:
         self._script_kind: LauncherKind = script_kind or get_launcher_kind()
         self._umask = _read_umask()
 
-    def install(self, wheel: Path, layout: VenvLayout, *, name: NormalizedName) -> None:
+    def install(
+        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None = None
+    ) -> None:
         try:
-            entry = self.unpacked(wheel)
+            entry = self.unpacked(wheel, sha256)
             source = _UnpackedWheel(entry)
             found = canonicalize_name(source.distribution)
             if found != name:
@@ -240,13 +248,16 @@ class CachedUnpackInstaller:
                 wheel, name, f"a file could not be written ({error})"
             ) from None
 
-    def unpacked(self, wheel: Path) -> Path:
-        """The cache entry of ``wheel``, unpacking it first when absent."""
-        digest = hashlib.sha256()
-        with wheel.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        entry = self._cache_dir / digest.hexdigest()
+    def unpacked(self, wheel: Path, sha256: str | None = None) -> Path:
+        """The cache entry of ``wheel``, unpacking it first when absent. ``sha256`` is the wheel's
+        digest when the caller verified it already; otherwise it is computed here."""
+        if sha256 is None:
+            digest = hashlib.sha256()
+            with wheel.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            sha256 = digest.hexdigest()
+        entry = self._cache_dir / sha256
         if (entry / _MANIFEST).is_file():
             return entry
         self._cache_dir.mkdir(parents=True, exist_ok=True)
@@ -699,7 +710,15 @@ def apply_plan(
     workers = max(1, min(MAX_INSTALL_THREADS, len(to_install), (os.cpu_count() or 1) * 2))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="envspec-install") as pool:
         futures: dict[Future[None], Action] = {
-            pool.submit(_install_one, chosen, wheels[a.name], layout, a.name): a for a in to_install
+            pool.submit(
+                _install_one,
+                chosen,
+                wheels[a.name],
+                layout,
+                a.name,
+                a.wanted.sha256 if a.wanted is not None else None,
+            ): a
+            for a in to_install
         }
         pending = set(futures)
         failure: BaseException | None = None
@@ -725,18 +744,36 @@ def apply_plan(
 
 
 def _install_one(
-    installer: WheelInstaller, wheel: Path, layout: VenvLayout, name: NormalizedName
+    installer: WheelInstaller,
+    wheel: Path,
+    layout: VenvLayout,
+    name: NormalizedName,
+    sha256: str | None = None,
 ) -> None:
     try:
         paths = _planned(wheel, layout, name)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
     _write_journal(layout, name, paths)
-    # parents exist before any thread writes: installer's exists()-then-mkdir() races otherwise
-    for parent in sorted({os.path.dirname(p) for p in paths}):
-        os.makedirs(parent, exist_ok=True)
+    # parents exist before any thread writes: installer's exists()-then-mkdir() races otherwise.
+    # Every directory with its ancestors below the venv, sorted (a parent before its children):
+    # one mkdir system call each, instead of makedirs' stat-and-retry walk per file.
+    root = str(layout.root)
+    directories: set[str] = set()
+    for path in paths:
+        parent = os.path.dirname(path)
+        while parent not in directories and len(parent) > len(root):
+            directories.add(parent)
+            parent = os.path.dirname(parent)
+    for directory in sorted(directories):
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:  # a path outside the venv root (an absolute scheme path)
+            os.makedirs(directory, exist_ok=True)
     try:
-        installer.install(wheel, layout, name=name)
+        installer.install(wheel, layout, name=name, sha256=sha256)
     except BaseException:
         uninstall(layout, name)  # removes the half-written files and the journal
         raise

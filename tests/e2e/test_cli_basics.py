@@ -18,7 +18,6 @@ NOT_YET = {
     "tree": [],
     "why": ["rich"],
     "export": [],
-    "run": ["--", "true"],
 }
 
 

@@ -261,3 +261,19 @@ def test_two_concurrent_syncs(project: Project) -> None:
     results = [child.communicate(timeout=120) for child in children]
     assert [child.returncode for child in children] == [0, 0], results
     assert installed(project) == {"app": "2.0.0", "lib-a": "2.0.0", "lib-b": "1.1.0", "greet": "1.1.0"}
+
+
+def test_run_syncs_then_runs_inside_the_venv(project: Project) -> None:
+    project.write_spec('python = "3.12"\nrequirements = ["greet"]\n')
+    done = project.envspec(
+        "run", "--", "python", "-c",
+        "import os, sys, greet; print(sys.prefix == os.environ['VIRTUAL_ENV'], greet.__version__)",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True 1.1.0"
+    script = project.envspec("run", "--frozen", "--", "greet")
+    assert script.returncode == 0 and script.stdout.strip() == "greet 1.1.0"
+    failing = project.envspec("run", "--frozen", "--", "python", "-c", "raise SystemExit(7)")
+    assert failing.returncode == 7
+    missing = project.envspec("run", "--frozen", "--", "no-such-command-here")
+    assert missing.returncode == 127 and "command not found" in missing.stderr

@@ -219,7 +219,7 @@ _KILLED_SYNC = textwrap.dedent(
                     filename="f", sha256="s")
 
     class DiesMidway:
-        def install(self, wheel, layout, *, name):
+        def install(self, wheel, layout, *, name, sha256=None):
             if args["when"] == "before-record":
                 InstallerLibrary().install(wheel, layout, name=name)
                 (find_dist_info(layout, name) / "RECORD").unlink()
