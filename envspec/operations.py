@@ -390,20 +390,29 @@ def sync_is_noop(
     directory: Path, *, groups: Sequence[str] = (), all_groups: bool = False, frozen: bool = False
 ) -> Path | None:
     """The venv path when its state proves it already matches the lock (and, unless ``frozen``,
-    the spec) for these groups; None when a real sync is needed. Costs two small reads, two
-    hashes and a directory listing: no interpreter, no network, no resolver."""
-    from envspec.venv.state import read_state, site_packages_fingerprint
+    the spec) for these groups; None when a real sync is needed. Costs a few stats, a small JSON
+    read and a directory listing: no interpreter, no network, no resolver, and in the usual case
+    not even a TOML parse or a hash."""
+    from envspec.venv.state import SyncState, file_stat, read_state, site_packages_fingerprint
 
     spec_path = directory / SPEC_FILENAME
-    venv_dir = _venv_dir_from_raw_spec(spec_path)
-    if venv_dir is None:
+
+    def unchanged(path: Path, stat: str, digest: str) -> bool:
+        current = file_stat(path)
+        return bool(current) and (current == stat or _sha256(path) == digest)
+
+    # The default venv's state, if it was synced from this very spec, names the venv; otherwise
+    # the spec's [venv] path decides (read with tomllib alone).
+    venv_dir: Path | None = directory / ".venv"
+    state: SyncState | None = read_state(venv_dir)
+    if state is None or not unchanged(spec_path, state.spec_stat, state.spec_digest):
+        venv_dir = _venv_dir_from_raw_spec(spec_path)
+        state = read_state(venv_dir) if venv_dir is not None else None
+    if state is None or venv_dir is None or state.groups != _groups_key(groups, all_groups):
         return None
-    state = read_state(venv_dir)
-    if state is None or state.groups != _groups_key(groups, all_groups):
+    if not unchanged(spec_path.parent / LOCK_FILENAME, state.lock_stat, state.lock_digest):
         return None
-    if state.lock_digest != _sha256(spec_path.parent / LOCK_FILENAME):
-        return None
-    if not frozen and state.spec_digest != _sha256(spec_path):
+    if not frozen and not unchanged(spec_path, state.spec_stat, state.spec_digest):
         return None
     purelib, platlib = state.layout.get("purelib"), state.layout.get("platlib")
     if purelib is None or platlib is None:
@@ -493,7 +502,7 @@ def sync(
 
     from envspec.venv.create import refuse_foreign
     from envspec.venv.locking import venv_lock
-    from envspec.venv.state import SyncState, clear_state, write_state
+    from envspec.venv.state import SyncState, clear_state, file_stat, write_state
 
     refuse_foreign(venv_dir)  # before the lock file is put into it
     with venv_lock(venv_dir):
@@ -516,6 +525,8 @@ def sync(
                 python=f"{probe.path} {probe.version}",
                 fingerprint=dist_info_fingerprint(layout),
                 layout=layout.as_dict(),
+                spec_stat=file_stat(spec.path),
+                lock_stat=file_stat(lock_path),
             ),
         )
     return SyncResult(venv_dir, plan, relocked, created, False, layout.windows)

@@ -11,9 +11,9 @@ format) reads as "no state", which only costs a full sync.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -25,6 +25,7 @@ __all__ = [
     "STATE_FORMAT",
     "SyncState",
     "clear_state",
+    "file_stat",
     "read_state",
     "write_state",
 ]
@@ -48,10 +49,16 @@ class SyncState(NamedTuple):
     """``envspec.venv.installed.dist_info_fingerprint`` right after the sync."""
     layout: dict[str, str]
     """``VenvLayout.as_dict()``: the paths needed to re-check without probing the interpreter."""
+    spec_stat: str = ""
+    lock_stat: str = ""
+    """``file_stat()`` of the spec and the lock when the digests were taken: while a file's stat
+    is unchanged its digest need not be recomputed (nor ``hashlib`` imported)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": STATE_FORMAT,
+            "spec_stat": self.spec_stat,
+            "lock_stat": self.lock_stat,
             "lock_digest": self.lock_digest,
             "groups": list(self.groups),
             "spec_digest": self.spec_digest,
@@ -79,7 +86,10 @@ class SyncState(NamedTuple):
             isinstance(k, str) and isinstance(v, str) for k, v in layout.items()
         ):
             raise TypeError("'layout' is not a table of strings")
-        return cls(groups=tuple(groups), layout=dict(layout), **strings)
+        stats = {key: data.get(key, "") for key in ("spec_stat", "lock_stat")}
+        if not all(isinstance(value, str) for value in stats.values()):
+            raise TypeError("a stat key is not a string")
+        return cls(groups=tuple(groups), layout=dict(layout), **strings, **stats)
 
 
 def state_path(root: Path) -> Path:
@@ -117,9 +127,9 @@ def site_packages_fingerprint(site_packages: Iterable[Path | str]) -> str:
     added to or removed from a dist-info directory; it costs one directory listing per
     site-packages, so the no-op sync can compare it instead of reading every RECORD.
     """
-    digest = hashlib.sha256()
+    lines: list[str] = []
     for directory in site_packages:
-        digest.update(f"{directory}\n".encode())
+        lines.append(str(directory))
         try:
             entries = sorted(
                 (entry.name, entry.stat().st_mtime_ns)
@@ -127,8 +137,19 @@ def site_packages_fingerprint(site_packages: Iterable[Path | str]) -> str:
                 if entry.name.endswith(".dist-info") and entry.is_dir()
             )
         except FileNotFoundError:
-            digest.update(b"<missing>\n")
+            lines.append("<missing>")
             continue
-        for name, mtime in entries:
-            digest.update(f"{name} {mtime}\n".encode())
-    return digest.hexdigest()
+        lines.extend(f"{name} {mtime}" for name, mtime in entries)
+    # A change detector, not a security check: crc32 plus the length (zlib is a builtin module;
+    # hashlib would cost this no-op path more than the listing itself).
+    text = "\n".join(lines).encode()
+    return f"{len(text)}-{zlib.crc32(text):08x}"
+
+
+def file_stat(path: Path) -> str:
+    """A file's modification time and size, "" when it cannot be read."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ""
+    return f"{stat.st_mtime_ns}:{stat.st_size}"

@@ -7,9 +7,13 @@ one run with the tools alternating (A B A B ...), which is what this does. See
     python tests/bench/bench.py --workloads small web --runs 5 [--uv PATH] [--only lock-cold,...]
 
 Scenarios (each next to uv's closest equivalent):
-  lock-cold    envspec lock, empty cache, no lock   | uv pip compile, empty UV_CACHE_DIR
-  lock-warm    envspec lock, filled cache, no lock  | uv pip compile, filled cache
-  lock-fresh   envspec lock, fresh lock present     | uv lock on a project whose uv.lock is fresh
+  lock-cold     envspec lock, empty cache, no lock    | uv pip compile, empty UV_CACHE_DIR
+  lock-warm     envspec lock, filled cache, no lock   | uv pip compile, filled cache
+  lock-fresh    envspec lock, fresh lock present      | uv lock on a project whose uv.lock is fresh
+  install-cold  envspec sync --frozen, empty cache    | uv pip sync pylock.toml, empty cache
+  install-warm  envspec sync --frozen, filled cache   | uv pip sync pylock.toml, filled cache
+                (both into a fresh empty venv made by the same interpreter outside the timing)
+  noop-sync     envspec sync on a synced venv         | uv sync --frozen on a synced project
 It also compares the pins both tools chose and prints any difference.
 """
 
@@ -107,7 +111,14 @@ def main() -> int:
     parser.add_argument("--workloads", nargs="+", default=["small", "web"])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--uv", default=shutil.which("uv") or "/tmp/uv/bin/uv")
-    parser.add_argument("--python", default="3.11", help="interpreter for both tools")
+    parser.add_argument(
+        "--python-version", default="3.11.7",
+        help="the full version envspec resolves for (the newest 3.11 here), given to uv too",
+    )
+    parser.add_argument(
+        "--interpreter", default="/root/.pyenv/versions/3.11.7/bin/python3",
+        help="the interpreter both tools install into",
+    )
     parser.add_argument("--only", default="", help="comma-separated scenarios to run")
     args = parser.parse_args()
     only = {s for s in args.only.split(",") if s}
@@ -126,6 +137,7 @@ def main() -> int:
             def scenario(
                 name: str, prepare: Callable[[], None], mine: list[str], uv: list[str],
                 mine_env: Callable[[], dict[str, str]], uv_env: Callable[[], dict[str, str]],
+                prepare_uv: Callable[[], None] | None = None,
             ) -> None:
                 if only and name not in only:
                     return
@@ -133,7 +145,7 @@ def main() -> int:
                 for _ in range(args.runs):
                     prepare()
                     row.envspec.append(run_measured(mine, cwd=ours, env=mine_env()))
-                    prepare()
+                    (prepare_uv or prepare)()
                     row.uv.append(run_measured(uv, cwd=theirs, env=uv_env()))
                 rows.append(row)
 
@@ -147,7 +159,7 @@ def main() -> int:
                 (ours / "pylock.toml").unlink(missing_ok=True)
 
             compile_argv = [
-                args.uv, "pip", "compile", "requirements.in", "--python-version", args.python,
+                args.uv, "pip", "compile", "requirements.in", "--python-version", args.python_version,
                 "-q", "-o", "requirements.txt",
             ]
             scenario(
@@ -172,6 +184,56 @@ def main() -> int:
                            env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
             scenario(
                 "lock-fresh", lambda: None, [*envspec, "lock", "-q"], [args.uv, "lock", "-q"],
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
+                lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
+            )
+
+            # ── installing the lock into a fresh venv ────────────────────────────────────
+            shutil.copy(ours / "pylock.toml", theirs / "pylock.toml")
+
+            def fresh_venv(directory: Path) -> Callable[[], None]:
+                def make() -> None:
+                    shutil.rmtree(directory, ignore_errors=True)
+                    subprocess.run(
+                        [args.interpreter, "-m", "venv", "--without-pip", str(directory)],
+                        check=True,
+                    )
+                    subprocess.run(["sync"], check=False)  # let the file system settle
+                return make
+
+            uv_sync_pylock = [
+                args.uv, "pip", "sync", "-q", "--preview-features", "pylock",
+                "--python", str(theirs / ".venv" / "bin" / "python"), "pylock.toml",
+            ]
+            mine_sync = [*envspec, "sync", "-q", "--frozen"]
+            scenario(
+                "install-cold", fresh_venv(ours / ".venv"), mine_sync, uv_sync_pylock,
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(fresh_cache("envspec"))},
+                lambda: {**base_env, "UV_CACHE_DIR": str(fresh_cache("uv"))},
+                prepare_uv=fresh_venv(theirs / ".venv"),
+            )
+            fresh_venv(ours / ".venv")()
+            fresh_venv(theirs / ".venv")()
+            subprocess.run(mine_sync, cwd=ours, check=True,
+                           env={**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)})
+            subprocess.run(uv_sync_pylock, cwd=theirs, check=True,
+                           env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
+            scenario(
+                "install-warm", fresh_venv(ours / ".venv"), mine_sync, uv_sync_pylock,
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
+                lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
+                prepare_uv=fresh_venv(theirs / ".venv"),
+            )
+            # no-op: both venvs synced; uv's project venv made by `uv sync` itself
+            fresh_venv(ours / ".venv")()
+            subprocess.run([*envspec, "sync", "-q"], cwd=ours, check=True,
+                           env={**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)})
+            shutil.rmtree(theirs / ".venv", ignore_errors=True)
+            subprocess.run([args.uv, "sync", "-q", "--frozen", "--python", args.interpreter],
+                           cwd=theirs, check=True, env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
+            scenario(
+                "noop-sync", lambda: None, [*envspec, "sync", "-q"],
+                [args.uv, "sync", "-q", "--frozen", "--python", args.interpreter],
                 lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
                 lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
             )
