@@ -139,11 +139,12 @@ class _Progress:
         self.live = out.verbosity >= 0 and out.stderr.isatty()
         self.shown = False
 
-    def __call__(self, stage: str, done: int, total: int) -> None:
+    def __call__(self, stage: str, done: int, total: int, nbytes: int) -> None:
         if not self.live:
             return
         verb = {"download": "Downloading", "install": "Installing"}.get(stage, stage)
-        print(f"\r\x1b[2K{verb} {done}/{total}", end="", file=self.out.stderr, flush=True)
+        size = f" ({nbytes / 1048576:.1f} MiB)" if nbytes else ""
+        print(f"\r\x1b[2K{verb} {done}/{total}{size}", end="", file=self.out.stderr, flush=True)
         self.shown = True
 
     def clear(self) -> None:

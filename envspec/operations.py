@@ -354,8 +354,9 @@ class SyncResult(NamedTuple):
     windows: bool
 
 
-ProgressCallback = Callable[[str, int, int], None]
-"""``progress(stage, done, total)`` with stage "download" or "install"."""
+ProgressCallback = Callable[[str, int, int, int], None]
+"""``progress(stage, done, total, nbytes)``: stage "download" or "install", items done of total,
+and the bytes downloaded so far (0 for installs)."""
 
 
 def _groups_key(groups: Sequence[str], all_groups: bool) -> tuple[str, ...]:
@@ -628,6 +629,7 @@ def _download(
     actions = plan.to_install
     total = len(actions)
     found: dict[NormalizedName, Path] = {}
+    nbytes = 0
     with IndexSource(spec.indexes, cache_dir=cache_root(cache_dir), offline=offline) as source:
 
         def fetch(wanted: Wanted) -> tuple[NormalizedName, Path]:
@@ -643,8 +645,9 @@ def _download(
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envspec-download") as pool:
             for name, path in pool.map(fetch, [a.wanted for a in actions if a.wanted]):
                 found[name] = path
+                nbytes += path.stat().st_size
                 if progress is not None:
-                    progress("download", len(found), total)
+                    progress("download", len(found), total, nbytes)
     return found
 
 
@@ -667,7 +670,7 @@ def _apply(
         nonlocal done
         done += 1
         if progress is not None:
-            progress("install", done, total)
+            progress("install", done, total, 0)
 
     installer = CachedUnpackInstaller(cache_root(cache_dir) / "unpacked-v1")
     apply_plan(plan, layout, wheels, installer=installer, progress=step)
