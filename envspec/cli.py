@@ -176,6 +176,7 @@ def _cmd_sync(args: argparse.Namespace, out: Output) -> int:
             frozen=args.frozen,
             locked=args.locked,
             dry_run=args.dry_run,
+            reinstall=args.reinstall,
             python=args.python,
             cache_dir=args.cache_dir,
             offline=args.offline,
@@ -242,6 +243,31 @@ def _cmd_run(args: argparse.Namespace, out: Output) -> int:
         return subprocess.call([executable, *command[1:]], env=env.environ)
     except KeyboardInterrupt:
         return 130
+
+
+def _cmd_check(args: argparse.Namespace, out: Output) -> int:
+    import json
+
+    from envspec import operations
+    from envspec.errors import EXIT_DRIFT
+
+    report = operations.check(
+        Path.cwd(),
+        groups=args.group,
+        all_groups=args.all_groups,
+        verify_files=not args.no_verify_files,
+        cache_dir=args.cache_dir,
+    )
+    if args.json:
+        out.result(json.dumps(report.to_json(), indent=2))
+    elif report.is_clean():
+        out.info(report.render_text())
+    else:
+        out.result(report.render_text())
+    if report.is_clean():
+        return EXIT_OK
+    # a missing lock is missing input (exit 2); everything else is drift (exit 1)
+    return EXIT_USER if report.of_kind("missing-lock") else EXIT_DRIFT
 
 
 def _not_available(name: str) -> Callable[[argparse.Namespace, Output], int]:
@@ -400,6 +426,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--locked", action="store_true", help="fail (exit 1) instead of re-locking a stale lock"
     )
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    sync.add_argument(
+        "--reinstall",
+        action="store_true",
+        help="rewrite every package from its verified wheel (repairs edited or deleted files)",
+    )
     _add_group_options(sync)
     _add_python_option(sync)
 
@@ -410,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Python version, every package and version, nothing extra, installed files intact.\n"
         "Exit 1 with a readable report on any drift.",
         "envspec check --json",
-        _not_available("check"),
+        _cmd_check,
     )
     check.add_argument("--json", action="store_true", help="machine-readable report on stdout")
     check.add_argument(

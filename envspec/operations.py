@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from envspec.drift import DriftReport
     from envspec.lock import LockChange
     from envspec.plan import Plan, Wanted
     from envspec.pythons.discover import Interpreter
@@ -39,6 +40,7 @@ __all__ = [
     "PythonsResult",
     "RunEnvironment",
     "SyncResult",
+    "check",
     "find_spec",
     "init",
     "lock",
@@ -432,15 +434,19 @@ def sync(
     frozen: bool = False,
     locked: bool = False,
     dry_run: bool = False,
+    reinstall: bool = False,
     python: str | None = None,
     cache_dir: str | None = None,
     offline: bool = False,
     progress: ProgressCallback | None = None,
 ) -> SyncResult:
-    """Make the spec's venv hold exactly what the lock selects for this machine and groups."""
+    """Make the spec's venv hold exactly what the lock selects for this machine and groups.
+
+    ``reinstall`` rewrites every selected package from its verified wheel (unpacked afresh), which
+    repairs files edited or deleted inside the venv: the one drift a version comparison misses."""
     import os
 
-    if not dry_run:
+    if not dry_run and not reinstall:
         done = sync_is_noop(directory, groups=groups, all_groups=all_groups, frozen=frozen)
         if done is not None:
             return SyncResult(done, None, None, False, False, os.name == "nt")
@@ -498,7 +504,7 @@ def sync(
         layout = VenvLayout.from_scheme(venv_dir, probe.scheme, windows=os.name == "nt")
         usable = venv_dir.exists() and venv_problem(layout, probe.version) is None
         installed = read_installed(layout) if usable else {}
-        plan = make_plan(selection, installed)
+        plan = make_plan(selection, installed, reinstall=_everything(selection, reinstall))
         return SyncResult(venv_dir, plan, relocked, not usable, True, layout.windows)
 
     from envspec.venv.create import refuse_foreign
@@ -510,7 +516,11 @@ def sync(
         layout, created = ensure_venv(
             venv_dir, interpreter=probe.path, version=probe.version, scheme=probe.scheme
         )
-        plan = make_plan(selection, read_installed(layout))
+        plan = make_plan(
+            selection, read_installed(layout), reinstall=_everything(selection, reinstall)
+        )
+        if reinstall:
+            _forget_unpacked(plan, cache_dir=cache_dir)
         if not plan.is_empty():
             clear_state(venv_dir)
             wheels = _download(spec, plan, cache_dir=cache_dir, offline=offline, progress=progress)
@@ -531,6 +541,22 @@ def sync(
             ),
         )
     return SyncResult(venv_dir, plan, relocked, created, False, layout.windows)
+
+
+def _everything(selection: Sequence[Wanted], reinstall: bool) -> list[NormalizedName]:
+    return [wanted.name for wanted in selection] if reinstall else []
+
+
+def _forget_unpacked(plan: Plan, *, cache_dir: str | None) -> None:
+    """Drop the unpacked-wheel cache entries of what is reinstalled: venv files are linked to
+    them, so an edit made inside a venv may have reached the entry too; the next install unpacks
+    the (sha256-verified) wheel again."""
+    import shutil
+
+    root = cache_root(cache_dir) / "unpacked-v1"
+    for action in plan.to_install:
+        if action.wanted is not None:
+            shutil.rmtree(root / action.wanted.sha256, ignore_errors=True)
 
 
 def _requested_groups(spec: Spec, groups: Sequence[str], all_groups: bool) -> list[str]:
@@ -717,3 +743,110 @@ def run_environment(
     environ["PATH"] = os.pathsep.join([str(scripts), environ.get("PATH", "")]).rstrip(os.pathsep)
     environ.pop("PYTHONHOME", None)
     return RunEnvironment(venv, scripts, environ, synced)
+
+
+# ── check ────────────────────────────────────────────────────────────────────────────────────
+
+
+def check(
+    directory: Path,
+    *,
+    groups: Sequence[str] = (),
+    all_groups: bool = False,
+    verify_files: bool = True,
+    cache_dir: str | None = None,
+) -> DriftReport:
+    """``envspec check``: the spec, the lock and the venv compared, every difference a finding.
+
+    Raises only for bad input (no spec, invalid spec, unknown group: exit 2) and for the outside
+    world (the venv's interpreter cannot be probed: exit 3); drift is data in the report. Reads
+    only. The venv is read through its own interpreter (probed once, then cached), so a venv
+    envspec did not create is checked the same way."""
+    import os
+
+    from packaging.version import InvalidVersion, Version
+
+    from envspec.drift import DriftReport, Finding, compare_packages
+    from envspec.lock import stale_reasons
+    from envspec.spec import load_spec
+    from envspec.venv.verify import venv_python_findings
+
+    spec_path = find_spec(directory)
+    spec = load_spec(spec_path)
+    wanted_groups = _requested_groups(spec, groups, all_groups)
+    lock_path = spec.project_dir / LOCK_FILENAME
+    venv_dir = spec.venv_dir
+    try:
+        shown_venv = str(venv_dir.relative_to(spec.project_dir))
+    except ValueError:
+        shown_venv = str(venv_dir)
+    findings: list[Finding] = []
+
+    def report(packages: int = 0, files: int = 0, verified: bool = False) -> DriftReport:
+        return DriftReport(
+            findings=tuple(findings),
+            checked_packages=packages,
+            checked_files=files,
+            verified_files=verified,
+            venv=shown_venv,
+            lock=LOCK_FILENAME,
+        )
+
+    # 1. the lock: present and fresh for the spec
+    existing = _read_lock(lock_path)
+    if existing is None:
+        findings.append(
+            Finding(
+                kind="missing-lock",
+                path=LOCK_FILENAME,
+                detail=f"there is no {LOCK_FILENAME} next to {spec_path.name}",
+            )
+        )
+        return report()
+    findings.extend(
+        Finding(kind="stale-lock", path=LOCK_FILENAME, detail=reason)
+        for reason in stale_reasons(spec, existing)
+    )
+
+    # 2. the venv: there, and of a Python the spec and the lock accept
+    recorded = _locked_python(existing)
+    try:
+        lock_python = Version(recorded) if recorded else None
+    except InvalidVersion:
+        lock_python = None
+    problems = venv_python_findings(venv_dir, spec_python=spec.python, lock_python=lock_python)
+    findings.extend(problems)
+    if problems:
+        return report()  # a venv of another Python is recreated by a sync, not compared
+
+    from envspec.pythons.probe import probe_interpreter
+    from envspec.venv.installed import read_installed
+    from envspec.venv.layout import VenvLayout
+
+    venv_python = venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    probe = probe_interpreter(venv_python, cache_dir=cache_root(cache_dir))
+    selection = _select(existing, probe.target, wanted_groups, lock_path)
+    if selection is None:
+        findings.append(
+            Finding(
+                kind="python-mismatch",
+                expected=_lock_environment(existing),
+                actual=f"{probe.version} ({probe.platform})",
+                detail="the lock was made for another environment",
+            )
+        )
+        return report()
+    layout = VenvLayout.from_scheme(venv_dir, probe.scheme, windows=os.name == "nt")
+
+    # 3. the packages: exactly the locked ones, at the locked versions
+    installed = read_installed(layout)
+    findings.extend(compare_packages(selection, installed))
+    if not verify_files:
+        return report(len(installed))
+
+    # 4. the files: every RECORD entry intact, nothing unowned in package directories
+    from envspec.venv.verify import verify_files as verify
+
+    verification = verify(layout, installed)
+    findings.extend(verification.findings)
+    return report(len(installed), verification.checked_files, True)

@@ -25,27 +25,38 @@ Bytecode is not compiled (Python compiles on first import), which is most of wha
 from __future__ import annotations
 
 import base64
+import configparser
+import csv
+import errno
 import hashlib
 import io
 import json
 import os
+import posixpath
 import shutil
 import stat
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import Hash
 from installer.records import RecordEntry as InstallerRecordEntry
-from installer.sources import WheelContentElement, WheelFile, WheelSource
-from installer.utils import Scheme, get_launcher_kind, parse_entrypoints
+from installer.scripts import Script
+from installer.sources import WheelFile
+from installer.utils import (
+    SCHEME_NAMES,
+    Scheme,
+    get_launcher_kind,
+    parse_entrypoints,
+    parse_metadata_file,
+)
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError
@@ -198,17 +209,31 @@ class CachedUnpackInstaller:
     every venv that installs it: a second venv (or a re-sync) costs a hard link per file instead of
     a decompression, a copy and a hash.
 
-    The cache entry ``<cache_dir>/<wheel sha256>/`` holds the wheel's files as in the archive plus a
-    manifest of their sha256 and size (computed once, while unpacking), written to a temporary
-    directory and renamed into place, so a killed unpack never leaves a half entry. Installing
-    still goes through pypa ``installer``'s core (schemes, ``.data`` directories, console scripts,
-    ``#!python`` shebangs, INSTALLER, RECORD written last): only the file writes are replaced by
-    links. ``link=False`` copies instead (for file systems where venvs must not share inodes with
-    the cache); a failed hard link (another device) falls back to a copy.
+    The cache entry ``<cache_dir>/<wheel sha256>/`` holds the wheel's files as in the archive plus
+    two manifests, both written while unpacking (to a temporary directory renamed into place, so a
+    killed unpack never leaves a half entry):
+
+    - ``.envspec-manifest.json``: every file's sha256 and size (the entry is complete when it
+      exists; older envspec versions sharing the cache read only this one);
+    - ``.envspec-install.json``: everything an install needs that does not depend on the venv,
+      worked out once per wheel per machine instead of once per file per install: each file's
+      scheme (``purelib``, ``platlib``, ``scripts``, ``headers``, ``data``, from the ``.data/``
+      directory and ``Root-Is-Purelib``) and path inside it, its RECORD hash and size, whether it is
+      a ``#!python`` script to rewrite; the directories to create, parents first; the console and
+      GUI entry points. An entry made by an older envspec gets it on first use.
+
+    An install is then a loop of ``os.link`` calls (a system call each, the GIL released) plus a
+    handful of generated files — console scripts (pypa ``installer``'s own generator, for the
+    venv's python), rewritten ``#!python`` scripts, INSTALLER — and RECORD *last*, assembled from
+    the manifest's precomputed rows: the same files, modes and RECORD bytes as
+    :class:`InstallerLibrary` writes. ``link=False`` copies instead (for file systems where venvs
+    must not share inodes with the cache); a hard link the file system refuses (another device, no
+    support, too many links) falls back to a copy.
 
     Hard-linked files are shared: editing one inside a venv edits the cache entry and every venv
     using it (uv's default makes the same trade). ``envspec check`` compares RECORD hashes and so
-    reports such an edit as drift.
+    reports such an edit as drift. Generated files are always new inodes, never written through a
+    link.
     """
 
     def __init__(
@@ -222,31 +247,7 @@ class CachedUnpackInstaller:
     def install(
         self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None = None
     ) -> None:
-        try:
-            entry = self.unpacked(wheel, sha256)
-            source = _UnpackedWheel(entry)
-            found = canonicalize_name(source.distribution)
-            if found != name:
-                raise WheelInstallFailed(wheel, name, f"the wheel is of {found!r}")
-            destination = _LinkingDestination(
-                scheme_dict=_scheme_dict(layout, name),
-                interpreter=str(layout.python),
-                script_kind=self._script_kind,
-                bytecode_optimization_levels=(),
-                overwrite_existing=True,
-                umask=self._umask,
-                known=source.known_files(),
-                link=self._link,
-            )
-            install(source, destination, {"INSTALLER": f"{INSTALLER_NAME}\n".encode()})
-        except WheelInstallFailed:
-            raise
-        except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as error:
-            raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
-        except OSError as error:
-            raise WheelInstallFailed(
-                wheel, name, f"a file could not be written ({error})"
-            ) from None
+        self._install_prepared(self._prepare(wheel, layout, name=name, sha256=sha256))
 
     def unpacked(self, wheel: Path, sha256: str | None = None) -> Path:
         """The cache entry of ``wheel``, unpacking it first when absent. ``sha256`` is the wheel's
@@ -273,9 +274,263 @@ class CachedUnpackInstaller:
             shutil.rmtree(staging, ignore_errors=True)
         return entry
 
+    # The two halves of install(), apart so that apply_plan can write the journal from the
+    # manifest (no second read of the wheel) between them.
+
+    def _prepare(
+        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None
+    ) -> _PreparedInstall:
+        """Unpack (when not cached yet) and load the install manifest; nothing in the venv is
+        touched. :class:`WheelInstallFailed` for a wheel that is invalid or of another project."""
+        try:
+            entry = self.unpacked(wheel, sha256)
+            manifest = _load_install_manifest(entry)
+        except (zipfile.BadZipFile, ValueError, KeyError, TypeError) as error:
+            raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
+        except OSError as error:
+            raise WheelInstallFailed(
+                wheel, name, f"it could not be unpacked into the cache ({error})"
+            ) from None
+        found = canonicalize_name(manifest["project"])
+        if found != name:
+            raise WheelInstallFailed(wheel, name, f"the wheel is of {found!r}")
+        schemes = {key: os.path.abspath(value) for key, value in _scheme_dict(layout, name).items()}
+        return _PreparedInstall(
+            wheel=wheel,
+            name=name,
+            entry=str(entry),
+            manifest=manifest,
+            roots=schemes,
+            interpreter=str(layout.python),
+        )
+
+    def _install_prepared(self, prepared: _PreparedInstall) -> None:
+        try:
+            self._write_files(prepared)
+        except WheelInstallFailed:
+            raise
+        except (ValueError, KeyError, TypeError) as error:
+            raise WheelInstallFailed(
+                prepared.wheel, prepared.name, f"it is not a valid wheel ({error})"
+            ) from None
+        except OSError as error:
+            raise WheelInstallFailed(
+                prepared.wheel, prepared.name, f"a file could not be written ({error})"
+            ) from None
+
+    def _write_files(self, prepared: _PreparedInstall) -> None:
+        # Written for speed: this loop runs once per file of every wheel of a sync (thousands),
+        # so plain strings, local names, and in the common case one system call per file.
+        manifest = prepared.manifest
+        roots = prepared.roots
+        root_scheme: str = manifest["root_scheme"]
+        dist_info: str = manifest["dist_info"]
+        sep = os.sep
+        posix = sep == "/"
+        umask = self._umask
+        executable_mode = 0o777 & ~umask | 0o111
+
+        # RECORD paths are relative to the root scheme's directory (installer's rule)
+        prefixes = {scheme: _record_prefix(roots, scheme, root_scheme) for scheme in roots}
+        # (path inside its scheme, RECORD path, hash, size), in installer's order: the entry-point
+        # scripts, the wheel's files, INSTALLER, RECORD; sorted (stably) by the first item last
+        rows: list[tuple[str, str, str, str]] = []
+
+        for scheme in manifest["schemes"]:
+            os.makedirs(roots[scheme], exist_ok=True)  # headers' may not exist yet
+        mkdir = os.mkdir
+        for scheme, directory in manifest["dirs"]:
+            path = roots[scheme] + sep + (directory if posix else directory.replace("/", sep))
+            try:
+                mkdir(path)
+            except FileExistsError:
+                pass
+
+        scripts_dir = roots["scripts"]
+        script_mode = executable_mode | (executable_mode & 0o444) >> 2  # installer's write_script
+        for script_name, module, attr, section in manifest["entry_points"]:
+            filename, data = Script(script_name, module, attr, section).generate(
+                prepared.interpreter, self._script_kind
+            )
+            _write_generated(scripts_dir + sep + filename, data, script_mode)
+            rows.append((filename, prefixes["scripts"] + filename, _record_hash(data), str(len(data))))
+
+        entry = prepared.entry + sep
+        link = os.link if self._link else None
+        append = rows.append
+        for member, scheme, relative, digest, size, flags in manifest["files"]:
+            source = entry + (member if posix else member.replace("/", sep))
+            target = roots[scheme] + sep + (relative if posix else relative.replace("/", sep))
+            if flags & _SHEBANG:
+                data = _with_shebang(source, prepared.interpreter)
+                _write_generated(target, data, executable_mode if flags & _EXECUTABLE else None)
+                append((relative, prefixes[scheme] + relative, _record_hash(data), str(len(data))))
+                continue
+            if link is not None:
+                try:
+                    link(source, target)
+                except OSError as error:
+                    if not _link_again(source, target, error):
+                        link = None  # the file system refuses links here: copy the rest
+                        _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
+            else:
+                _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
+            append((relative, prefixes[scheme] + relative, digest, size))
+
+        installer_path = f"{dist_info}/INSTALLER"
+        installer_data = f"{INSTALLER_NAME}\n".encode()
+        root = roots[root_scheme]
+        _write_generated(root + sep + installer_path.replace("/", sep), installer_data, None)
+        append(
+            (
+                installer_path,
+                prefixes[root_scheme] + installer_path,
+                _record_hash(installer_data),
+                str(len(installer_data)),
+            )
+        )
+        record_path = f"{dist_info}/RECORD"
+        append((record_path, prefixes[root_scheme] + record_path, "", ""))
+        rows.sort(key=_first)
+        text = io.StringIO(newline="")
+        writer = csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n")
+        if posix:
+            writer.writerows(row[1:] for row in rows)
+        else:
+            writer.writerows((row[1].replace("\\", "/"), row[2], row[3]) for row in rows)
+        # last: until RECORD exists the distribution reads as damaged, never as intact
+        _write_generated(root + sep + record_path.replace("/", sep), text.getvalue().encode(), None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _PreparedInstall:
+    """One wheel's install, worked out and not started: its cache entry and manifest, and the
+    venv's absolute scheme directories."""
+
+    wheel: Path
+    name: NormalizedName
+    entry: str
+    manifest: dict[str, Any]
+    roots: dict[str, str]
+    """scheme → absolute directory, for this venv and project."""
+    interpreter: str
+
+    def planned_paths(self) -> list[str]:
+        """Every absolute path the install may write (for the journal)."""
+        sep = os.sep
+        roots = self.roots
+        paths = [
+            roots[scheme] + sep + relative.replace("/", sep)
+            for _, scheme, relative, _, _, _ in self.manifest["files"]
+        ]
+        root = roots[self.manifest["root_scheme"]]
+        dist_info = self.manifest["dist_info"]
+        paths.append(root + sep + dist_info + sep + "INSTALLER")
+        paths.append(root + sep + dist_info + sep + "RECORD")
+        scripts = roots["scripts"]
+        for script, _, _, _ in self.manifest["entry_points"]:
+            for variant in (script, f"{script}.exe", f"{script}-script.py", f"{script}.pya"):
+                paths.append(scripts + sep + variant)
+        return paths
+
 
 _MANIFEST = ".envspec-manifest.json"
+_INSTALL_MANIFEST = ".envspec-install.json"
+_INSTALL_FORMAT = 2
+_EXECUTABLE = 1
+"""Install-manifest file flag: the archive marks the file executable."""
+_SHEBANG = 2
+"""Install-manifest file flag: a ``scripts`` file starting with ``#!python``, to rewrite."""
 _COPY_CHUNK = 1 << 20
+
+
+def _first(row: tuple[str, str, str, str]) -> str:
+    return row[0]
+
+
+def _record_hash(data: bytes) -> str:
+    digest = hashlib.sha256(data).digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _record_prefix(roots: Mapping[str, str], scheme: str, root_scheme: str) -> str:
+    """What installer puts before a RECORD path of ``scheme``: nothing in the root scheme, else
+    the scheme directory relative to the root scheme's (absolute on Windows), with a slash."""
+    if scheme == root_scheme:
+        return ""
+    if os.name == "nt":  # pragma: no cover - installer's Windows rule
+        return roots[scheme] + "/"
+    return os.path.relpath(roots[scheme], start=roots[root_scheme]) + "/"
+
+
+def _write_generated(path: str, data: bytes, mode: int | None) -> None:
+    """Write ``data`` to a new file at ``path`` (a stray file there is replaced, never written
+    through: it may be a hard link into the cache); ``mode`` is set when given."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, flags, 0o666)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def _with_shebang(source: str, interpreter: str) -> bytes:
+    """installer's ``fix_shebang``: the first line replaced by ``#!<interpreter>``."""
+    with open(source, "rb") as handle:
+        handle.readline()
+        return f"#!{interpreter}\n".encode() + handle.read()
+
+
+def _link_again(source: str, target: str, error: OSError) -> bool:
+    """After ``os.link`` failed with ``error``: replace a stray file or make a missing directory
+    and link again. False when the file system refuses hard links (the caller copies)."""
+    if isinstance(error, FileExistsError):
+        os.unlink(target)  # left by an interrupted earlier attempt
+    elif isinstance(error, FileNotFoundError):
+        if not os.path.exists(source):
+            raise error  # the cache entry lost a file: not something a copy can fix
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    elif error.errno in _NO_LINKS:
+        return False
+    else:
+        raise error
+    try:
+        os.link(source, target)
+    except OSError as again:
+        if again.errno in _NO_LINKS:
+            return False
+        raise
+    return True
+
+
+_NO_LINKS = frozenset(
+    code
+    for code in (
+        getattr(errno, "EXDEV", None),
+        getattr(errno, "EPERM", None),
+        getattr(errno, "EMLINK", None),
+        getattr(errno, "ENOTSUP", None),
+        getattr(errno, "EOPNOTSUPP", None),
+        getattr(errno, "EACCES", None),
+    )
+    if code is not None
+)
+"""errno values of a file system that will not hard-link here (another device, no support,
+too many links to the inode): the file is copied instead."""
+
+
+def _copy(source: str, target: str, mode: int | None) -> None:
+    try:
+        os.unlink(target)  # never copy *through* a stray file: it may be a link into the cache
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    shutil.copyfile(source, target)
+    if mode is not None:
+        os.chmod(target, mode)
 
 
 def _unpack_wheel(wheel: Path, directory: Path) -> None:
@@ -318,146 +573,89 @@ def _unpack_wheel(wheel: Path, directory: Path) -> None:
         "dist_info": dist_infos[0],
         "files": files,
     }
+    install_manifest = _describe_entry(directory, manifest)
+    (directory / _INSTALL_MANIFEST).write_text(json.dumps(install_manifest), encoding="utf-8")
+    # the completeness marker, written last
     (directory / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
-class _UnpackedWheel(WheelSource):
-    """installer's WheelSource over a cache entry; streams are real files (``stream.name``)."""
-
-    def __init__(self, entry: Path) -> None:
-        manifest = json.loads((entry / _MANIFEST).read_text(encoding="utf-8"))
-        super().__init__(manifest["project"], manifest["version"])
-        self._entry = entry
-        self._dist_info: str = manifest["dist_info"]
-        self._files: list[tuple[str, bool, str, int]] = [
-            (str(path), bool(executable), str(digest), int(size))
-            for path, executable, digest, size in manifest["files"]
-        ]
-
-    @property
-    def dist_info_dir(self) -> str:
-        return self._dist_info
-
-    @property
-    def data_dir(self) -> str:
-        return self._dist_info[: -len(".dist-info")] + ".data"
-
-    @property
-    def dist_info_filenames(self) -> list[str]:
-        prefix = self._dist_info + "/"
-        return [path[len(prefix) :] for path, _, _, _ in self._files if path.startswith(prefix)]
-
-    def read_dist_info(self, filename: str) -> str:
-        return (self._entry / self._dist_info / filename).read_text(encoding="utf-8")
-
-    def validate_record(self) -> None:
-        pass  # the hashes were computed from the bytes themselves while unpacking
-
-    def known_files(self) -> dict[str, tuple[str, int]]:
-        """Cache file path → (RECORD hash, size)."""
-        root = str(self._entry)
-        return {
-            os.path.join(root, *path.split("/")): (digest, size)
-            for path, _, digest, size in self._files
-        }
-
-    def get_contents(self) -> Iterator[WheelContentElement]:
-        root = str(self._entry)
-        for path, executable, digest, size in self._files:
-            stream = _CacheFile(os.path.join(root, *path.split("/")))
-            try:
-                yield (path, f"sha256={digest}", str(size)), stream, executable  # type: ignore[misc]
-            finally:
-                stream.close()
+def _load_install_manifest(entry: Path) -> dict[str, Any]:
+    """The entry's install manifest; an entry unpacked by an older envspec (no install manifest)
+    gets one now, computed from its file manifest and files, and kept for the next install."""
+    try:
+        loaded = json.loads((entry / _INSTALL_MANIFEST).read_bytes())
+    except FileNotFoundError:
+        loaded = None
+    if isinstance(loaded, dict) and loaded.get("format") == _INSTALL_FORMAT:
+        return loaded
+    manifest = json.loads((entry / _MANIFEST).read_bytes())
+    described = _describe_entry(entry, manifest)
+    try:
+        atomic_write_text(entry / _INSTALL_MANIFEST, json.dumps(described))
+    except OSError:
+        pass  # a read-only cache: compute it again next time
+    return described
 
 
-class _CacheFile(io.RawIOBase):
-    """A cache file that is opened only if someone reads it: linking needs just its name."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name
-        self._file: BinaryIO | None = None
-
-    def _opened(self) -> BinaryIO:
-        if self._file is None:
-            self._file = open(self.name, "rb")  # noqa: SIM115  closed in close()
-        return self._file
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        return self._opened().readinto(buffer)  # type: ignore[attr-defined, no-any-return]
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._opened().seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._opened().tell()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        super().close()
-
-
-class _LinkingDestination(_Destination):
-    """Links (or copies) a cache file into place when the stream is one, unchanged.
-
-    Written for speed (thousands of files per sync): plain strings rather than pathlib, and the
-    common case costs one ``link`` system call; directories are made and stale files removed
-    only when that call says so.
-    """
-
-    def __init__(self, *, known: Mapping[str, tuple[str, int]], link: bool, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._known = known
-        self._link_files = link
-        self._bases = {key: os.path.abspath(value) for key, value in self.scheme_dict.items()}
-
-    def write_to_fs(
-        self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
-    ) -> InstallerRecordEntry:
-        source = getattr(stream, "name", None)
-        known = self._known.get(source) if isinstance(source, str) else None
-        if known is None or not isinstance(source, str):
-            return super().write_to_fs(scheme, path, stream, is_executable)
-        base = self._bases[scheme]
-        target = os.path.normpath(os.path.join(base, path))
-        if not target.startswith(base + os.sep):
-            raise ValueError(f"Attempting to write {path} outside of the target directory")
-        if self._link_files:
-            linked = _link(source, target)
+def _describe_entry(entry: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The install manifest of an unpacked wheel: what pypa ``installer``'s core decides per file
+    (``_process_WHEEL_file``, ``_determine_scheme``, the RECORD and ``__pycache__`` skips,
+    ``fix_shebang``'s test, ``parse_entrypoints``), decided once. ValueError: not a valid wheel."""
+    dist_info: str = manifest["dist_info"]
+    data_dir = dist_info[: -len(".dist-info")] + ".data"
+    wheel_metadata = parse_metadata_file(
+        (entry / dist_info / "WHEEL").read_text(encoding="utf-8")
+    )
+    wheel_version = wheel_metadata["Wheel-Version"]
+    if not (wheel_version and wheel_version.startswith("1.")):
+        raise ValueError(f"incompatible Wheel-Version {wheel_version!r}, only 1.x is supported")
+    root_scheme = "purelib" if wheel_metadata["Root-Is-Purelib"] == "true" else "platlib"
+    record_path = f"{dist_info}/RECORD"
+    files: list[list[object]] = []
+    directories: set[tuple[str, str]] = set()
+    for member, executable, digest, size in manifest["files"]:
+        member = str(member)
+        if member == record_path:
+            continue  # written at the end, from what was installed
+        top, _, rest = member.partition("/")
+        if top == data_dir:
+            scheme, _, relative = rest.partition("/")
+            if scheme not in SCHEME_NAMES or not relative:
+                raise ValueError(f"{member!r} is not inside a valid .data subdirectory")
         else:
-            linked = False
-        if not linked:
-            _unlink(Path(target))
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            shutil.copyfile(source, target)
-            if is_executable:
-                os.chmod(target, 0o777 & ~self._umask | 0o111)
-        return InstallerRecordEntry(path, Hash("sha256", known[0]), known[1])
-
-
-def _link(source: str, target: str) -> bool:
-    """Hard-link ``source`` at ``target`` (replacing a stray file, making directories); False when
-    the file system refuses links (another device, no support)."""
-    for _ in range(3):
+            scheme, relative = root_scheme, member
+        flags = _EXECUTABLE if executable else 0
+        if scheme == "scripts":
+            with (entry / member).open("rb") as handle:
+                if handle.read(8) == b"#!python":
+                    flags |= _SHEBANG
+        files.append([member, scheme, relative, f"sha256={digest}", str(size), flags])
+        parent = posixpath.dirname(relative)
+        while parent and (scheme, parent) not in directories:
+            directories.add((scheme, parent))
+            parent = posixpath.dirname(parent)
+    entry_points: list[list[str]] = []
+    if any(str(f[0]) == f"{dist_info}/entry_points.txt" for f in manifest["files"]):
+        text = (entry / dist_info / "entry_points.txt").read_text(encoding="utf-8")
         try:
-            os.link(source, target)
-            return True
-        except FileExistsError:
-            os.unlink(target)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-        except OSError:
-            return False
-    return False
+            entry_points = [list(item) for item in parse_entrypoints(text)]
+        except (AssertionError, configparser.Error) as error:
+            raise ValueError(f"invalid entry_points.txt ({error})") from None
+    schemes = {str(f[1]) for f in files} | {root_scheme}
+    if entry_points:
+        schemes.add("scripts")
+    return {
+        "format": _INSTALL_FORMAT,
+        "project": manifest["project"],
+        "version": manifest["version"],
+        "dist_info": dist_info,
+        "root_scheme": root_scheme,
+        "schemes": sorted(schemes),
+        # sorted: a directory before everything inside it
+        "dirs": [list(item) for item in sorted(directories)],
+        "files": files,
+        "entry_points": entry_points,
+    }
 
 
 # ── uninstall ───────────────────────────────────────────────────────────────────────────────────
@@ -750,14 +948,33 @@ def _install_one(
     name: NormalizedName,
     sha256: str | None = None,
 ) -> None:
-    try:
-        paths = _planned(wheel, layout, name)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-        raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
+    prepared: _PreparedInstall | None = None
+    if isinstance(installer, CachedUnpackInstaller):
+        # the journal from the cache entry's manifest: no second read of the wheel
+        prepared = installer._prepare(wheel, layout, name=name, sha256=sha256)
+        paths = prepared.planned_paths()
+    else:
+        try:
+            paths = _planned(wheel, layout, name)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
     _write_journal(layout, name, paths)
-    # parents exist before any thread writes: installer's exists()-then-mkdir() races otherwise.
-    # Every directory with its ancestors below the venv, sorted (a parent before its children):
-    # one mkdir system call each, instead of makedirs' stat-and-retry walk per file.
+    try:
+        if prepared is not None:
+            installer._install_prepared(prepared)  # makes its own directories, parents first
+        else:
+            _make_parent_directories(layout, paths)
+            installer.install(wheel, layout, name=name, sha256=sha256)
+    except BaseException:
+        uninstall(layout, name)  # removes the half-written files and the journal
+        raise
+    _unlink(_journal_path(layout, name))
+
+
+def _make_parent_directories(layout: VenvLayout, paths: Iterable[str]) -> None:
+    """Parents exist before any thread writes: installer's exists()-then-mkdir() races otherwise.
+    Every directory with its ancestors below the venv, sorted (a parent before its children):
+    one mkdir system call each, instead of makedirs' stat-and-retry walk per file."""
     root = str(layout.root)
     directories: set[str] = set()
     for path in paths:
@@ -772,9 +989,3 @@ def _install_one(
             pass
         except FileNotFoundError:  # a path outside the venv root (an absolute scheme path)
             os.makedirs(directory, exist_ok=True)
-    try:
-        installer.install(wheel, layout, name=name, sha256=sha256)
-    except BaseException:
-        uninstall(layout, name)  # removes the half-written files and the journal
-        raise
-    _unlink(_journal_path(layout, name))

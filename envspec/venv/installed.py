@@ -32,9 +32,11 @@ __all__ = [
     "UNKNOWN_VERSION",
     "RecordEntry",
     "RecordUnreadable",
+    "dist_info_dirs",
     "dist_info_fingerprint",
     "find_dist_info",
     "find_dist_infos",
+    "project_name",
     "read_installed",
     "read_record",
 ]
@@ -130,7 +132,7 @@ def read_installed(layout: VenvLayout) -> dict[NormalizedName, Installed]:
     version :data:`UNKNOWN_VERSION`, so the plan is never empty while its stray files remain.
     """
     found: dict[NormalizedName, Installed] = {}
-    for dist_info in _dist_info_dirs(layout):
+    for dist_info in dist_info_dirs(layout):
         installed = _read_dist_info(dist_info)
         if installed is None:
             continue
@@ -166,7 +168,7 @@ def _journal_names(layout: VenvLayout) -> list[NormalizedName]:
 def find_dist_infos(layout: VenvLayout, name: str) -> list[Path]:
     """Every dist-info directory of project ``name`` (any spelling), sorted."""
     wanted = canonicalize_name(name)
-    return [d for d in _dist_info_dirs(layout) if _project_name(d) == wanted]
+    return [d for d in dist_info_dirs(layout) if project_name(d) == wanted]
 
 
 def find_dist_info(layout: VenvLayout, name: str) -> Path | None:
@@ -181,7 +183,7 @@ def dist_info_fingerprint(layout: VenvLayout) -> str:
     return site_packages_fingerprint(layout.site_packages)
 
 
-def _dist_info_dirs(layout: VenvLayout) -> list[Path]:
+def dist_info_dirs(layout: VenvLayout) -> list[Path]:
     dirs: list[Path] = []
     for site_packages in layout.site_packages:
         try:
@@ -212,7 +214,7 @@ def _metadata_fields(dist_info: Path) -> tuple[str | None, str | None] | None:
     return raw.get("name"), raw.get("version")
 
 
-def _project_name(dist_info: Path) -> NormalizedName | None:
+def project_name(dist_info: Path) -> NormalizedName | None:
     """The name read_installed reports: METADATA's Name, else the directory's."""
     fields = _metadata_fields(dist_info)
     for candidate in (fields[0] if fields else None, _split_dir_name(dist_info)[0]):

@@ -12,7 +12,6 @@ from envspec import __version__
 
 COMMANDS = ["init", "lock", "sync", "check", "add", "remove", "tree", "why", "export", "run", "python"]
 NOT_YET = {
-    "check": [],
     "add": ["rich"],
     "remove": ["rich"],
     "tree": [],
