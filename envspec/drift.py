@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from packaging.utils import NormalizedName
+if TYPE_CHECKING:  # the clean report of a vouched-for venv is built without packaging
+    from packaging.utils import NormalizedName
 
-from envspec.plan import Installed, Wanted, make_plan
+    from envspec.plan import Installed, Wanted
 
 __all__ = [
     "FINDING_KINDS",
@@ -274,6 +275,8 @@ def compare_packages(
     usually means someone ran pip by hand in the venv. Sorted by name.
     """
     findings: list[Finding] = []
+    from envspec.plan import make_plan
+
     for action in make_plan(wanted, installed).actions:
         have = installed.get(action.name)
         who = _installed_by(have)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from envspec.pythons.discover import Interpreter
     from envspec.pythons.probe import Probe
     from envspec.venv.layout import VenvLayout
+    from envspec.venv.state import SyncState
     from envspec.resolve import Resolution
     from envspec.spec import Spec
     from envspec.target import Target
@@ -389,14 +390,14 @@ def _venv_dir_from_raw_spec(spec_path: Path) -> Path | None:
     return spec_path.parent / path if isinstance(path, str) and path else None
 
 
-def sync_is_noop(
+def vouching_state(
     directory: Path, *, groups: Sequence[str] = (), all_groups: bool = False, frozen: bool = False
-) -> Path | None:
-    """The venv path when its state proves it already matches the lock (and, unless ``frozen``,
-    the spec) for these groups; None when a real sync is needed. Costs a few stats, a small JSON
+) -> tuple[Path, SyncState] | None:
+    """The venv path and its state when that state proves the venv already matches the lock
+    (and, unless ``frozen``, the spec) for these groups; None when a real sync is needed. Costs a few stats, a small JSON
     read and a directory listing: no interpreter, no network, no resolver, and in the usual case
     not even a TOML parse or a hash."""
-    from envspec.venv.state import SyncState, file_stat, read_state, site_packages_fingerprint
+    from envspec.venv.state import file_stat, read_state, site_packages_fingerprint
 
     spec_path = directory / SPEC_FILENAME
 
@@ -423,7 +424,14 @@ def sync_is_noop(
     site_packages = [purelib] if platlib == purelib else [purelib, platlib]
     if site_packages_fingerprint(site_packages) != state.fingerprint:
         return None
-    return venv_dir
+    return venv_dir, state
+
+
+def sync_is_noop(
+    directory: Path, *, groups: Sequence[str] = (), all_groups: bool = False, frozen: bool = False
+) -> Path | None:
+    found = vouching_state(directory, groups=groups, all_groups=all_groups, frozen=frozen)
+    return found[0] if found is not None else None
 
 
 def sync(
@@ -536,6 +544,8 @@ def sync(
                 python=f"{probe.path} {probe.version}",
                 fingerprint=dist_info_fingerprint(layout),
                 layout=layout.as_dict(),
+                spec_fresh=not frozen,
+                packages=len(selection),
                 spec_stat=file_stat(spec.path),
                 lock_stat=file_stat(lock_path),
             ),
@@ -763,6 +773,20 @@ def check(
     only. The venv is read through its own interpreter (probed once, then cached), so a venv
     envspec did not create is checked the same way."""
     import os
+
+    if not verify_files:
+        # A sync that verified the lock's freshness left a state that still vouches for the spec,
+        # the lock and the installed dist-infos, byte for byte: nothing can have drifted.
+        found = vouching_state(directory, groups=groups, all_groups=all_groups)
+        if found is not None and found[1].spec_fresh:
+            from envspec.drift import DriftReport
+
+            venv_dir, state = found
+            try:
+                shown = str(venv_dir.relative_to(directory))
+            except ValueError:
+                shown = str(venv_dir)
+            return DriftReport(checked_packages=state.packages, venv=shown, lock=LOCK_FILENAME)
 
     from packaging.version import InvalidVersion, Version
 

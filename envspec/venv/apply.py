@@ -41,8 +41,9 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
@@ -90,6 +91,8 @@ __all__ = [
 INSTALLER_NAME = "envspec"
 """Written to every installed distribution's INSTALLER file."""
 MAX_INSTALL_THREADS = 4
+
+_T = TypeVar("_T")
 
 
 class WheelInstallFailed(OutsideWorldError):
@@ -319,17 +322,12 @@ class CachedUnpackInstaller:
             ) from None
 
     def _write_files(self, prepared: _PreparedInstall) -> None:
-        # Written for speed: this loop runs once per file of every wheel of a sync (thousands),
-        # so plain strings, local names, and in the common case one system call per file.
         manifest = prepared.manifest
         roots = prepared.roots
         root_scheme: str = manifest["root_scheme"]
         dist_info: str = manifest["dist_info"]
         sep = os.sep
-        posix = sep == "/"
-        umask = self._umask
-        executable_mode = 0o777 & ~umask | 0o111
-
+        executable_mode = 0o777 & ~self._umask | 0o111
         # RECORD paths are relative to the root scheme's directory (installer's rule)
         prefixes = {scheme: _record_prefix(roots, scheme, root_scheme) for scheme in roots}
         # (path inside its scheme, RECORD path, hash, size), in installer's order: the entry-point
@@ -338,13 +336,27 @@ class CachedUnpackInstaller:
 
         for scheme in manifest["schemes"]:
             os.makedirs(roots[scheme], exist_ok=True)  # headers' may not exist yet
-        mkdir = os.mkdir
-        for scheme, directory in manifest["dirs"]:
-            path = roots[scheme] + sep + (directory if posix else directory.replace("/", sep))
-            try:
-                mkdir(path)
-            except FileExistsError:
-                pass
+        directories: list[tuple[str, str]] = manifest["dirs"]
+        files: list[list[Any]] = manifest["files"]
+        place = _FilePlacer(
+            entry=prepared.entry,
+            roots=roots,
+            prefixes=prefixes,
+            interpreter=prepared.interpreter,
+            executable_mode=executable_mode,
+            link=self._link,
+        )
+        if len(directories) + len(files) < _SPLIT_ABOVE:
+            _make_directories(roots, directories)
+            file_rows = place(files)
+        else:
+            # a big wheel (django: 3700 files in 2500 directories) would be the sync's critical
+            # path on one thread: its system calls are spread over a few, the GIL released in each
+            with ThreadPoolExecutor(_SPLIT_THREADS, thread_name_prefix="envspec-link") as pool:
+                for level in _directory_levels(directories):
+                    for _ in pool.map(partial(_make_directories, roots), _chunks(level)):
+                        pass
+                file_rows = [row for chunk in pool.map(place, _chunks(files)) for row in chunk]
 
         scripts_dir = roots["scripts"]
         script_mode = executable_mode | (executable_mode & 0o444) >> 2  # installer's write_script
@@ -353,16 +365,95 @@ class CachedUnpackInstaller:
                 prepared.interpreter, self._script_kind
             )
             _write_generated(scripts_dir + sep + filename, data, script_mode)
-            rows.append((filename, prefixes["scripts"] + filename, _record_hash(data), str(len(data))))
+            rows.append(
+                (filename, prefixes["scripts"] + filename, _record_hash(data), str(len(data)))
+            )
+        rows.extend(file_rows)
 
-        entry = prepared.entry + sep
-        link = os.link if self._link else None
+        installer_path = f"{dist_info}/INSTALLER"
+        installer_data = f"{INSTALLER_NAME}\n".encode()
+        root = roots[root_scheme]
+        _write_generated(root + sep + installer_path.replace("/", sep), installer_data, None)
+        rows.append(
+            (
+                installer_path,
+                prefixes[root_scheme] + installer_path,
+                _record_hash(installer_data),
+                str(len(installer_data)),
+            )
+        )
+        record_path = f"{dist_info}/RECORD"
+        rows.append((record_path, prefixes[root_scheme] + record_path, "", ""))
+        rows.sort(key=_first)
+        text = io.StringIO(newline="")
+        writer = csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n")
+        if sep == "/":
+            writer.writerows(row[1:] for row in rows)
+        else:
+            writer.writerows((row[1].replace("\\", "/"), row[2], row[3]) for row in rows)
+        # last: until RECORD exists the distribution reads as damaged, never as intact
+        _write_generated(root + sep + record_path.replace("/", sep), text.getvalue().encode(), None)
+
+
+_SPLIT_ABOVE = 1000
+"""A wheel with at least this many directories and files is installed by several threads."""
+_SPLIT_THREADS = 4
+_CHUNK = 256
+
+
+def _chunks(items: list[_T]) -> list[list[_T]]:
+    return [items[start : start + _CHUNK] for start in range(0, len(items), _CHUNK)]
+
+
+def _directory_levels(directories: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """``directories`` grouped by depth, shallowest first: each group can be made in any order
+    once the groups before it exist."""
+    levels: dict[int, list[tuple[str, str]]] = {}
+    for item in directories:
+        levels.setdefault(item[1].count("/"), []).append(item)
+    return [levels[depth] for depth in sorted(levels)]
+
+
+def _make_directories(roots: Mapping[str, str], directories: Iterable[tuple[str, str]]) -> None:
+    """One mkdir system call per directory; parents come first (or were made already)."""
+    sep = os.sep
+    posix = sep == "/"
+    mkdir = os.mkdir
+    for scheme, directory in directories:
+        try:
+            mkdir(roots[scheme] + sep + (directory if posix else directory.replace("/", sep)))
+        except FileExistsError:
+            pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _FilePlacer:
+    """Puts a list of a cache entry's files into the venv and returns their RECORD rows."""
+
+    entry: str
+    roots: Mapping[str, str]
+    prefixes: Mapping[str, str]
+    interpreter: str
+    executable_mode: int
+    link: bool
+
+    def __call__(self, files: list[list[Any]]) -> list[tuple[str, str, str, str]]:
+        # Written for speed: this loop runs once per file of every wheel of a sync (thousands),
+        # so plain strings, local names, and in the common case one system call per file.
+        sep = os.sep
+        posix = sep == "/"
+        roots = self.roots
+        prefixes = self.prefixes
+        executable_mode = self.executable_mode
+        entry = self.entry + sep
+        link = os.link if self.link else None
+        rows: list[tuple[str, str, str, str]] = []
         append = rows.append
-        for member, scheme, relative, digest, size, flags in manifest["files"]:
+        for member, scheme, relative, digest, size, flags in files:
             source = entry + (member if posix else member.replace("/", sep))
             target = roots[scheme] + sep + (relative if posix else relative.replace("/", sep))
             if flags & _SHEBANG:
-                data = _with_shebang(source, prepared.interpreter)
+                data = _with_shebang(source, self.interpreter)
                 _write_generated(target, data, executable_mode if flags & _EXECUTABLE else None)
                 append((relative, prefixes[scheme] + relative, _record_hash(data), str(len(data))))
                 continue
@@ -376,30 +467,7 @@ class CachedUnpackInstaller:
             else:
                 _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
             append((relative, prefixes[scheme] + relative, digest, size))
-
-        installer_path = f"{dist_info}/INSTALLER"
-        installer_data = f"{INSTALLER_NAME}\n".encode()
-        root = roots[root_scheme]
-        _write_generated(root + sep + installer_path.replace("/", sep), installer_data, None)
-        append(
-            (
-                installer_path,
-                prefixes[root_scheme] + installer_path,
-                _record_hash(installer_data),
-                str(len(installer_data)),
-            )
-        )
-        record_path = f"{dist_info}/RECORD"
-        append((record_path, prefixes[root_scheme] + record_path, "", ""))
-        rows.sort(key=_first)
-        text = io.StringIO(newline="")
-        writer = csv.writer(text, delimiter=",", quotechar='"', lineterminator="\n")
-        if posix:
-            writer.writerows(row[1:] for row in rows)
-        else:
-            writer.writerows((row[1].replace("\\", "/"), row[2], row[3]) for row in rows)
-        # last: until RECORD exists the distribution reads as damaged, never as intact
-        _write_generated(root + sep + record_path.replace("/", sep), text.getvalue().encode(), None)
+        return rows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -916,7 +984,7 @@ def apply_plan(
                 a.name,
                 a.wanted.sha256 if a.wanted is not None else None,
             ): a
-            for a in to_install
+            for a in _largest_first(to_install, wheels)
         }
         pending = set(futures)
         failure: BaseException | None = None
@@ -939,6 +1007,21 @@ def apply_plan(
         pass
     if failure is not None:
         raise failure
+
+
+def _largest_first(
+    actions: Iterable[Action], wheels: Mapping[NormalizedName, Path]
+) -> list[Action]:
+    """The biggest wheels started first, so that the last one to finish is a small one instead of
+    django starting while the other threads run out of work."""
+
+    def size(action: Action) -> int:
+        try:
+            return wheels[action.name].stat().st_size
+        except OSError:
+            return 0
+
+    return sorted(actions, key=lambda a: (-size(a), a.name))
 
 
 def _install_one(

@@ -49,6 +49,10 @@ class SyncState(NamedTuple):
     """``envspec.venv.installed.dist_info_fingerprint`` right after the sync."""
     layout: dict[str, str]
     """``VenvLayout.as_dict()``: the paths needed to re-check without probing the interpreter."""
+    spec_fresh: bool = False
+    """The sync verified that the lock was fresh for this spec (false for ``--frozen``)."""
+    packages: int = 0
+    """How many packages the lock selected (what a check reports without reading them)."""
     spec_stat: str = ""
     lock_stat: str = ""
     """``file_stat()`` of the spec and the lock when the digests were taken: while a file's stat
@@ -57,6 +61,8 @@ class SyncState(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": STATE_FORMAT,
+            "spec_fresh": self.spec_fresh,
+            "packages": self.packages,
             "spec_stat": self.spec_stat,
             "lock_stat": self.lock_stat,
             "lock_digest": self.lock_digest,
@@ -89,7 +95,17 @@ class SyncState(NamedTuple):
         stats = {key: data.get(key, "") for key in ("spec_stat", "lock_stat")}
         if not all(isinstance(value, str) for value in stats.values()):
             raise TypeError("a stat key is not a string")
-        return cls(groups=tuple(groups), layout=dict(layout), **strings, **stats)
+        fresh, packages = data.get("spec_fresh", False), data.get("packages", 0)
+        if not isinstance(fresh, bool) or not isinstance(packages, int):
+            raise TypeError("'spec_fresh' or 'packages' has the wrong type")
+        return cls(
+            groups=tuple(groups),
+            layout=dict(layout),
+            spec_fresh=fresh,
+            packages=packages,
+            **strings,
+            **stats,
+        )
 
 
 def state_path(root: Path) -> Path:
@@ -120,8 +136,8 @@ def clear_state(root: Path) -> None:
 
 
 def site_packages_fingerprint(site_packages: Iterable[Path | str]) -> str:
-    """A cheap digest of which distributions are installed: the dist-info directory names and
-    their modification times (in nanoseconds), hashed.
+    """A cheap digest of which distributions are installed: the dist-info directory names, their
+    modification times and their METADATA's (in nanoseconds), checksummed.
 
     It changes when a distribution is added, removed or replaced by any tool, and when files are
     added to or removed from a dist-info directory; it costs one directory listing per
@@ -132,18 +148,25 @@ def site_packages_fingerprint(site_packages: Iterable[Path | str]) -> str:
         lines.append(str(directory))
         try:
             entries = sorted(
-                (entry.name, entry.stat().st_mtime_ns)
+                (entry.name, entry.stat().st_mtime_ns, _mtime(os.path.join(entry.path, "METADATA")))
                 for entry in os.scandir(directory)
                 if entry.name.endswith(".dist-info") and entry.is_dir()
             )
         except FileNotFoundError:
             lines.append("<missing>")
             continue
-        lines.extend(f"{name} {mtime}" for name, mtime in entries)
+        lines.extend(f"{name} {mtime} {metadata}" for name, mtime, metadata in entries)
     # A change detector, not a security check: crc32 plus the length (zlib is a builtin module;
     # hashlib would cost this no-op path more than the listing itself).
     text = "\n".join(lines).encode()
     return f"{len(text)}-{zlib.crc32(text):08x}"
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
 
 
 def file_stat(path: Path) -> str:

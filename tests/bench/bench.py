@@ -14,6 +14,8 @@ Scenarios (each next to uv's closest equivalent):
   install-warm  envspec sync --frozen, filled cache   | uv pip sync pylock.toml, filled cache
                 (both into a fresh empty venv made by the same interpreter outside the timing)
   noop-sync     envspec sync on a synced venv         | uv sync --frozen on a synced project
+  check-fast    envspec check --no-verify-files       | uv sync --locked --check
+  check-full    envspec check (hashes every file)     | uv sync --locked --check (no file check)
 It also compares the pins both tools chose and prints any difference.
 """
 
@@ -233,7 +235,19 @@ def main() -> int:
                            cwd=theirs, check=True, env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
             scenario(
                 "noop-sync", lambda: None, [*envspec, "sync", "-q"],
-                [args.uv, "sync", "-q", "--frozen", "--python", args.interpreter],
+                [args.uv, "sync", "-q", "--frozen"],
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
+                lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
+            )
+
+            uv_check = [args.uv, "sync", "-q", "--locked", "--check"]
+            scenario(
+                "check-fast", lambda: None, [*envspec, "check", "--no-verify-files"], uv_check,
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
+                lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
+            )
+            scenario(
+                "check-full", lambda: None, [*envspec, "check"], uv_check,
                 lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
                 lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
             )
