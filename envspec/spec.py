@@ -11,7 +11,7 @@ with its file, line and key path (the way ``packaging.metadata`` collects all fi
 3. Rules across values that a schema cannot state: a project named twice in one requirement list,
    two groups that normalise to the same name, two indexes with the same name.
 
-``tomllib`` gives no positions, so :class:`_LineLocator` scans the text once to map key paths to
+``tomllib`` gives no positions, so :class:`LineLocator` scans the text once to map key paths to
 line numbers. :func:`parse_spec` is pure; :func:`load_spec` is the only function here that reads a
 file.
 """
@@ -46,11 +46,18 @@ from envspec.schema import (
 __all__ = [
     "DEFAULT_INDEXES",
     "DEFAULT_INDEX_URL",
+    "Finding",
     "Index",
+    "LineLocator",
     "ResolutionOptions",
     "Spec",
+    "build_spec",
+    "duplicate_index_names",
+    "duplicate_requirements",
+    "group_name_clashes",
     "load_spec",
     "parse_spec",
+    "syntax_problem",
 ]
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
@@ -149,16 +156,16 @@ def parse_spec(text: str, *, path: Path) -> Spec:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise SpecError(path, [_syntax_problem(error, text, path)]) from None
+        raise SpecError(path, [syntax_problem(error, text, path)]) from None
     document = json_compatible(raw)
 
     findings = [
-        _Finding(path=problem.path, at=problem.at, message=problem.message)
+        Finding(path=problem.path, at=problem.at, message=problem.message)
         for problem in validate(document)
     ]
     findings.extend(_cross_value_problems(document))
     if findings:
-        locator = _LineLocator(text)
+        locator = LineLocator(text)
         problems = [
             SpecProblem(
                 path=path,
@@ -171,11 +178,11 @@ def parse_spec(text: str, *, path: Path) -> Spec:
         # file order (the sort is stable); a problem without a line concerns the whole file
         problems.sort(key=lambda problem: problem.line or 0)
         raise SpecError(path, problems)
-    return _build(document, path)
+    return build_spec(document, path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Finding:
+class Finding:
     """A problem before it is given its file and line."""
 
     path: KeyPath
@@ -189,7 +196,7 @@ class _Finding:
 _TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$")
 
 
-def _syntax_problem(error: tomllib.TOMLDecodeError, text: str, path: Path) -> SpecProblem:
+def syntax_problem(error: tomllib.TOMLDecodeError, text: str, path: Path) -> SpecProblem:
     message = str(error).splitlines()[0]
     line: int | None = getattr(error, "lineno", None)
     column: int | None = getattr(error, "colno", None)
@@ -210,7 +217,7 @@ def _syntax_problem(error: tomllib.TOMLDecodeError, text: str, path: Path) -> Sp
 # ── pass 3: rules across values ──────────────────────────────────────────────────────────────
 
 
-def _cross_value_problems(document: Any) -> Iterator[_Finding]:
+def _cross_value_problems(document: Any) -> Iterator[Finding]:
     """Duplicates a schema cannot see. Tolerant: skips whatever pass 2 already rejected."""
     if not isinstance(document, dict):
         return
@@ -218,19 +225,19 @@ def _cross_value_problems(document: Any) -> Iterator[_Finding]:
     groups = document.get("groups")
     if isinstance(groups, dict):
         lists.extend((("groups", name), value) for name, value in groups.items())
-        yield from _group_name_clashes(groups)
+        yield from group_name_clashes(groups)
     resolution = document.get("resolution")
     if isinstance(resolution, dict):
         lists.append((("resolution", "constraints"), resolution.get("constraints")))
     for list_path, value in lists:
         if isinstance(value, list):
-            yield from _duplicate_requirements(list_path, value)
+            yield from duplicate_requirements(list_path, value)
     indexes = document.get("index")
     if isinstance(indexes, list):
-        yield from _duplicate_index_names(indexes)
+        yield from duplicate_index_names(indexes)
 
 
-def _duplicate_requirements(list_path: KeyPath, items: list[Any]) -> Iterator[_Finding]:
+def duplicate_requirements(list_path: KeyPath, items: list[Any]) -> Iterator[Finding]:
     """A project named twice in one list, unless every occurrence has its own marker.
 
     ``numpy>=2; python_version >= '3.11'`` next to ``numpy<2; python_version < '3.11'`` is the
@@ -254,7 +261,7 @@ def _duplicate_requirements(list_path: KeyPath, items: list[Any]) -> Iterator[_F
             )
             if not split_by_marker:
                 where = format_key_path((*list_path, first))
-                yield _Finding(
+                yield Finding(
                     path=(*list_path, position),
                     message=f"{name!r} is already required at {where}; "
                     "combine them into one requirement",
@@ -263,12 +270,12 @@ def _duplicate_requirements(list_path: KeyPath, items: list[Any]) -> Iterator[_F
         earlier.append((position, requirement))
 
 
-def _group_name_clashes(groups: dict[str, Any]) -> Iterator[_Finding]:
+def group_name_clashes(groups: dict[str, Any]) -> Iterator[Finding]:
     seen: dict[NormalizedName, str] = {}
     for name in groups:
         normal = canonicalize_name(name)
         if normal in seen:
-            yield _Finding(
+            yield Finding(
                 path=("groups", name),
                 message=f"group {name!r} is the same group as {seen[normal]!r} "
                 f"(group names are compared normalised, as {normal!r})",
@@ -277,7 +284,7 @@ def _group_name_clashes(groups: dict[str, Any]) -> Iterator[_Finding]:
             seen[normal] = name
 
 
-def _duplicate_index_names(indexes: list[Any]) -> Iterator[_Finding]:
+def duplicate_index_names(indexes: list[Any]) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     for position, index in enumerate(indexes):
         if not isinstance(index, dict) or not isinstance(index.get("name"), str):
@@ -285,7 +292,7 @@ def _duplicate_index_names(indexes: list[Any]) -> Iterator[_Finding]:
         name: str = index["name"]
         key = name.casefold()
         if key in seen:
-            yield _Finding(
+            yield Finding(
                 path=("index", position, "name"),
                 message=f"index name {name!r} is already used by index[{seen[key]}]; "
                 "every index needs its own name",
@@ -297,7 +304,7 @@ def _duplicate_index_names(indexes: list[Any]) -> Iterator[_Finding]:
 # ── building the Spec from a document that passed every check ────────────────────────────────
 
 
-def _build(document: Mapping[str, Any], path: Path) -> Spec:
+def build_spec(document: Mapping[str, Any], path: Path) -> Spec:
     groups: dict[NormalizedName, tuple[Requirement, ...]] = {
         canonicalize_name(name): tuple(parse_requirement(item) for item in items)
         for name, items in document.get("groups", {}).items()
@@ -348,7 +355,7 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR_END = re.compile(r"[,\]}\n#]|\r\n")
 
 
-class _LineLocator:
+class LineLocator:
     """Maps key paths (``index[1].url``, ``groups.dev[0]``) to the 1-based line they start on.
 
     A structural scan of text that ``tomllib`` already accepted: it follows tables, arrays of

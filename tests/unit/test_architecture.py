@@ -15,6 +15,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "envspec"
 CORE = [
     "envspec/errors.py",
     "envspec/spec.py",
+    "envspec/spec_edit.py",
+    "envspec/pyproject.py",
+    "envspec/graph.py",
+    "envspec/export.py",
     "envspec/schema.py",
     "envspec/target.py",
     "envspec/lock.py",

@@ -10,7 +10,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from envspec.errors import EXIT_USER, SpecError, UserError
-from envspec.spec import DEFAULT_INDEX_URL, Spec, _LineLocator, load_spec, parse_spec
+from envspec.spec import DEFAULT_INDEX_URL, Spec, LineLocator, load_spec, parse_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "specs"
 VALID = sorted((SPECS / "valid").glob("*.toml"))
@@ -234,7 +234,7 @@ def test_line_locator_follows_toml_structure() -> None:
             '"quoted key" = [1, [2, 3]]',  # 15
         ]
     )
-    locator = _LineLocator(text)
+    locator = LineLocator(text)
     assert locator.line_of(("requirements", 0)) == 3
     assert locator.line_of(("requirements", 1)) == 4
     assert locator.line_of(("requirements", 2)) == 6
@@ -269,6 +269,6 @@ def _leaf_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[s
 )
 def test_line_locator_finds_every_key_and_element_of_every_fixture(spec_file: Path) -> None:
     text = spec_file.read_text(encoding="utf-8")
-    locator = _LineLocator(text)
+    locator = LineLocator(text)
     missing = [p for p in _leaf_paths(tomllib.loads(text)) if p not in locator.lines]
     assert missing == []
