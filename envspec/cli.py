@@ -270,6 +270,45 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
     return EXIT_USER if report.of_kind("missing-lock") else EXIT_DRIFT
 
 
+def _edit_then_sync(args: argparse.Namespace, out: Output, *, add: list[str], remove: list[str]) -> int:
+    from envspec import operations
+
+    result = operations.edit(
+        Path.cwd(),
+        add=add,
+        remove=remove,
+        group=args.group,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+    )
+    where = f"group {args.group!r} of " if args.group else ""
+    for text in result.written:
+        out.info(f"Added {text!r} to {where}{result.spec_path.name}")
+    for name in remove:
+        out.info(f"Removed {name!r} from {where}{result.spec_path.name}")
+    _print_lock_changes(result.lock, out)
+    if args.no_sync:
+        return EXIT_OK
+    groups, all_groups = operations.last_synced_groups(Path.cwd())
+    if args.group and not all_groups:
+        groups = sorted({*groups, args.group})
+    synced = operations.sync(
+        Path.cwd(), cache_dir=args.cache_dir, offline=args.offline,
+        groups=groups, all_groups=all_groups,
+    )
+    if synced.plan is not None:
+        out.info(f"{synced.plan.summary()} packages in {synced.venv}")
+    return EXIT_OK
+
+
+def _cmd_add(args: argparse.Namespace, out: Output) -> int:
+    return _edit_then_sync(args, out, add=list(args.requirements), remove=[])
+
+
+def _cmd_remove(args: argparse.Namespace, out: Output) -> int:
+    return _edit_then_sync(args, out, add=[], remove=list(args.names))
+
+
 def _not_available(name: str) -> Callable[[argparse.Namespace, Output], int]:
     def run(args: argparse.Namespace, out: Output) -> int:
         raise NotAvailableYet(name)
@@ -455,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Add PEP 508 requirements to envspec.toml (keeping its comments and layout), then lock\n"
         "and sync. A bare name gets a lower bound at the version locked.",
         "envspec add 'httpx>=0.27' --group dev",
-        _not_available("add"),
+        _cmd_add,
     )
     add.add_argument("requirements", nargs="+", metavar="REQ", help="PEP 508 requirement")
     add.add_argument("--group", metavar="NAME", help="add to this dependency group")
@@ -466,7 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
         "remove requirements from the spec, then lock and sync",
         "Remove requirements by name from envspec.toml, then lock and sync.",
         "envspec remove rich",
-        _not_available("remove"),
+        _cmd_remove,
     )
     remove.add_argument("names", nargs="+", metavar="NAME")
     remove.add_argument("--group", metavar="NAME", help="remove from this dependency group")
@@ -553,6 +592,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
                 os.chdir(args.directory)
             except OSError as error:
                 raise _usage_error(f"cannot use -C {args.directory!r}: {error.strerror}")
+        if args.command not in ("init",):
+            _announce_spec(out)
         return int(handler(args, out))
     except EnvspecError as error:
         if args.verbose:
@@ -573,6 +614,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         where = f" ({error.filename})" if error.filename else ""
         print(f"error: {error.strerror or error}{where}", file=out.stderr)
         return EXIT_OUTSIDE
+
+
+def _announce_spec(out: Output) -> None:
+    """Say which file is the spec when it is not the obvious one (pyproject.toml)."""
+    here = Path.cwd()
+    if not (here / "envspec.toml").is_file() and (here / "pyproject.toml").is_file():
+        out.info("Using pyproject.toml as the spec ([project], [dependency-groups], [tool.envspec])")
+    else:
+        out.detail("Using envspec.toml as the spec")
 
 
 def _usage_error(message: str) -> EnvspecError:

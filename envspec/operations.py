@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCK_FILENAME",
+    "EditResult",
     "SPEC_FILENAME",
     "InitResult",
     "LockCheckResult",
@@ -42,7 +43,11 @@ __all__ = [
     "RunEnvironment",
     "SyncResult",
     "check",
+    "edit",
+    "last_synced_groups",
     "find_spec",
+    "load_any_spec",
+    "spec_path_in",
     "init",
     "lock",
     "lock_check",
@@ -53,6 +58,7 @@ __all__ = [
 ]
 
 SPEC_FILENAME = "envspec.toml"
+PYPROJECT_FILENAME = "pyproject.toml"  # envspec.pyproject.PYPROJECT_FILENAME, imported lazily
 LOCK_FILENAME = "pylock.toml"  # envspec.lockfile.LOCK_FILENAME, without importing the lock model
 
 _STARTER_SPEC = """\
@@ -132,14 +138,33 @@ class LockCheckResult(NamedTuple):
     package_count: int
 
 
+def spec_path_in(directory: Path) -> Path | None:
+    """The project's spec: envspec.toml, else a pyproject.toml (its [project] table, PEP 735
+    [dependency-groups] and [tool.envspec]); None when there is neither."""
+    for name in (SPEC_FILENAME, PYPROJECT_FILENAME):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
 def find_spec(directory: Path) -> Path:
-    path = directory / SPEC_FILENAME
-    if not path.is_file():
+    path = spec_path_in(directory)
+    if path is None:
         raise UserError(
-            f"No {SPEC_FILENAME} in {directory}.",
+            f"No {SPEC_FILENAME} (or pyproject.toml) in {directory}.",
             hint="Run `envspec init` to write one, or use -C DIR to point at a project.",
         )
     return path
+
+
+def load_any_spec(path: Path) -> Spec:
+    if path.name == PYPROJECT_FILENAME:
+        from envspec.pyproject import load_pyproject_spec
+
+        return load_pyproject_spec(path)
+    from envspec.spec import load_spec
+
+    return load_spec(path)
 
 
 def _read_lock(path: Path) -> Pylock | None:
@@ -163,9 +188,8 @@ def lock_check(directory: Path, *, cache_dir: str | None = None) -> LockCheckRes
     if remembered is not None:
         return LockCheckResult(path=lock_path, package_count=remembered)
     from envspec.lock import stale_reasons
-    from envspec.spec import load_spec
 
-    spec = load_spec(spec_path)
+    spec = load_any_spec(spec_path)
     existing = _read_lock(lock_path)
     if existing is None:
         raise DriftFound(f"There is no {LOCK_FILENAME} for {spec.path}.", hint="Run `envspec lock`.")
@@ -208,9 +232,8 @@ def lock(
 
     from envspec import lockfile
     from envspec.lock import LockInputs, build_lock, changes_between, locked_versions, stale_reasons
-    from envspec.spec import load_spec
 
-    spec = load_spec(spec_path)
+    spec = load_any_spec(spec_path)
     existing = _read_lock(lock_path)
     if existing is not None and not freeing and not stale_reasons(spec, existing):
         memo.remember(lock_path, len(existing.packages))
@@ -326,15 +349,14 @@ class PythonsResult(NamedTuple):
 def pythons(directory: Path, *, python: str | None = None, cache_dir: str | None = None) -> PythonsResult:
     """The interpreters found and which one the spec here (if any) selects."""
     from envspec.pythons.discover import InterpreterNotFound, choose_interpreter, find_interpreters
-    from envspec.spec import load_spec
 
     root = cache_root(cache_dir)
     explicit = Path(python) if python else None
     found = tuple(find_interpreters(explicit=explicit, cache_dir=root))
-    spec_path = directory / SPEC_FILENAME
-    if not spec_path.is_file():
+    spec_path = spec_path_in(directory)
+    if spec_path is None:
         return PythonsResult(found, None, None, None)
-    spec = load_spec(spec_path)
+    spec = load_any_spec(spec_path)
     try:
         chosen = choose_interpreter(spec.python, explicit=explicit, cache_dir=root)
     except InterpreterNotFound as error:
@@ -385,6 +407,10 @@ def _venv_dir_from_raw_spec(spec_path: Path) -> Path | None:
         raw = tomllib.loads(spec_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if spec_path.name == PYPROJECT_FILENAME:
+        tool = raw.get("tool", {})
+        raw = tool.get("envspec", {}) if isinstance(tool, dict) else {}
+        raw = raw if isinstance(raw, dict) else {}
     venv = raw.get("venv", {})
     path = venv.get("path", ".venv") if isinstance(venv, dict) else None
     return spec_path.parent / path if isinstance(path, str) and path else None
@@ -399,7 +425,9 @@ def vouching_state(
     not even a TOML parse or a hash."""
     from envspec.venv.state import file_stat, read_state, site_packages_fingerprint
 
-    spec_path = directory / SPEC_FILENAME
+    spec_path = spec_path_in(directory)
+    if spec_path is None:
+        return None
 
     def unchanged(path: Path, stat: str, digest: str) -> bool:
         current = file_stat(path)
@@ -460,12 +488,11 @@ def sync(
             return SyncResult(done, None, None, False, False, os.name == "nt")
 
     from envspec.plan import make_plan
-    from envspec.spec import load_spec
     from envspec.venv.create import ensure_venv
     from envspec.venv.installed import read_installed
 
     spec_path = find_spec(directory)
-    spec = load_spec(spec_path)
+    spec = load_any_spec(spec_path)
     wanted_groups = _requested_groups(spec, groups, all_groups)
     lock_path = spec.project_dir / LOCK_FILENAME
 
@@ -792,11 +819,10 @@ def check(
 
     from envspec.drift import DriftReport, Finding, compare_packages
     from envspec.lock import stale_reasons
-    from envspec.spec import load_spec
     from envspec.venv.verify import venv_python_findings
 
     spec_path = find_spec(directory)
-    spec = load_spec(spec_path)
+    spec = load_any_spec(spec_path)
     wanted_groups = _requested_groups(spec, groups, all_groups)
     lock_path = spec.project_dir / LOCK_FILENAME
     venv_dir = spec.venv_dir
@@ -874,3 +900,106 @@ def check(
     verification = verify(layout, installed)
     findings.extend(verification.findings)
     return report(len(installed), verification.checked_files, True)
+
+
+# ── add / remove ─────────────────────────────────────────────────────────────────────────────
+
+
+class EditResult(NamedTuple):
+    spec_path: Path
+    lock: LockResult
+    written: tuple[str, ...]
+    """The requirement strings as written into the spec (bare names got their lower bound)."""
+
+
+def edit(
+    directory: Path,
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    group: str | None = None,
+    python: str | None = None,
+    cache_dir: str | None = None,
+    offline: bool = False,
+) -> EditResult:
+    """``envspec add`` / ``remove``: edit the spec's text in place, re-lock, then write both.
+
+    Nothing is written until the new spec has resolved: a requirement that cannot be satisfied
+    leaves the spec and the lock byte-identical. A bare name gets a lower bound at the version
+    the lock settled on (``rich`` → ``rich>=15.0.0``), as uv and Poetry do."""
+    from packaging.requirements import Requirement as PackagingRequirement
+    from packaging.utils import canonicalize_name
+
+    from envspec import lockfile
+    from envspec.freshness import FreshnessMemo
+    from envspec.fsutil import atomic_write_bytes, atomic_write_text
+    from envspec.lock import LockInputs, build_lock, changes_between, locked_versions
+    from envspec.spec import parse_spec
+    from envspec.spec_edit import add_requirements, remove_requirements
+
+    spec_path = find_spec(directory)
+    if spec_path.name != SPEC_FILENAME:
+        raise UserError(
+            f"envspec add and remove edit {SPEC_FILENAME}; this project's spec is "
+            f"{spec_path.name}.",
+            hint="Edit [project].dependencies or [dependency-groups] in pyproject.toml.",
+        )
+    before = spec_path.read_bytes().decode("utf-8")
+    if add:
+        after = add_requirements(before, list(add), group=group)
+    else:
+        after = remove_requirements(before, list(remove), group=group)
+    spec = parse_spec(after, path=spec_path)
+    lock_path = spec.project_dir / LOCK_FILENAME
+    existing = _read_lock(lock_path)
+    target = _probe_for(spec, existing, python=python, cache_dir=cache_dir).target
+    resolution = _resolve(
+        spec,
+        target,
+        locked=locked_versions(existing) if existing is not None else {},
+        upgrade=frozenset(),
+        cache_dir=cache_dir,
+        offline=offline,
+    )
+    written: list[str] = []
+    bounded: list[str] = []
+    for text in add:
+        requirement = PackagingRequirement(text)
+        package = resolution.packages.get(canonicalize_name(requirement.name))
+        if requirement.specifier or requirement.url or package is None:
+            written.append(text)
+            continue
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        marker = f"; {requirement.marker}" if requirement.marker else ""
+        bounded.append(f"{requirement.name}{extras}>={package.version}{marker}")
+        written.append(bounded[-1])
+    if bounded:
+        # the locked version satisfies its own lower bound: no second resolution needed
+        after = add_requirements(after, bounded, group=group)
+        spec = parse_spec(after, path=spec_path)
+    new = build_lock(resolution, LockInputs.from_spec(spec), target)
+    text = lockfile.dumps(new)
+    atomic_write_bytes(spec_path, after.encode("utf-8"), durable=True)
+    old_text = lock_path.read_text(encoding="utf-8") if existing is not None else None
+    if text != old_text:
+        atomic_write_text(lock_path, text, durable=True)
+    FreshnessMemo(cache_root(cache_dir), spec_path).remember(lock_path, len(new.packages))
+    result = LockResult(
+        lock_path, text != old_text, tuple(changes_between(existing, new)), len(new.packages)
+    )
+    return EditResult(spec_path, result, tuple(written))
+
+
+def last_synced_groups(directory: Path) -> tuple[list[str], bool]:
+    """The groups the venv was last synced with (and whether that was ``--all-groups``), so
+    that add/remove keep the venv as the user last asked for it."""
+    from envspec.venv.state import read_state
+
+    spec_path = spec_path_in(directory)
+    venv_dir = _venv_dir_from_raw_spec(spec_path) if spec_path is not None else None
+    state = read_state(venv_dir) if venv_dir is not None else None
+    if state is None:
+        return [], False
+    if state.groups == ("*",):
+        return [], True
+    return list(state.groups), False

@@ -12,8 +12,6 @@ from envspec import __version__
 
 COMMANDS = ["init", "lock", "sync", "check", "add", "remove", "tree", "why", "export", "run", "python"]
 NOT_YET = {
-    "add": ["rich"],
-    "remove": ["rich"],
     "tree": [],
     "why": ["rich"],
     "export": [],
@@ -128,7 +126,7 @@ def test_verbose_shows_a_traceback_on_errors(tmp_path: Path) -> None:
 def test_missing_spec_says_how_to_start(tmp_path: Path) -> None:
     done = envspec("lock", cwd=tmp_path)
     assert done.returncode == 2
-    assert "No envspec.toml" in done.stderr
+    assert "No envspec.toml (or pyproject.toml)" in done.stderr
     assert "envspec init" in done.stderr
 
 
@@ -136,7 +134,7 @@ def test_directory_option(tmp_path: Path) -> None:
     (tmp_path / "proj").mkdir()
     done = envspec("-C", str(tmp_path / "proj"), "lock", "--check")
     assert done.returncode == 2
-    assert "No envspec.toml in" in done.stderr and "proj" in done.stderr
+    assert "No envspec.toml (or pyproject.toml) in" in done.stderr and "proj" in done.stderr
     missing = envspec("-C", str(tmp_path / "nope"), "lock")
     assert missing.returncode == 2
     assert "cannot use -C" in missing.stderr
