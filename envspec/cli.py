@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from envspec import __version__
-from envspec.errors import EXIT_OK, EXIT_OUTSIDE, EXIT_USER, EnvspecError, NotAvailableYet
+from envspec.errors import EXIT_OK, EXIT_OUTSIDE, EXIT_USER, EnvspecError
 
 __all__ = ["Output", "entrypoint", "main"]
 
@@ -309,11 +309,38 @@ def _cmd_remove(args: argparse.Namespace, out: Output) -> int:
     return _edit_then_sync(args, out, add=[], remove=list(args.names))
 
 
-def _not_available(name: str) -> Callable[[argparse.Namespace, Output], int]:
-    def run(args: argparse.Namespace, out: Output) -> int:
-        raise NotAvailableYet(name)
+def _cmd_tree(args: argparse.Namespace, out: Output) -> int:
+    from envspec import operations
 
-    return run
+    lines = operations.tree(
+        Path.cwd(), depth=args.depth, invert=args.invert,
+        groups=args.group, all_groups=args.all_groups,
+    )
+    out.result("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_why(args: argparse.Namespace, out: Output) -> int:
+    from envspec import operations
+
+    out.result("\n".join(operations.why(Path.cwd(), args.name)))
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace, out: Output) -> int:
+    from envspec import operations
+    from envspec.fsutil import atomic_write_text
+
+    text = operations.export(
+        Path.cwd(), format=args.format, groups=args.group, all_groups=args.all_groups
+    )
+    if args.output:
+        path = Path(args.output)
+        atomic_write_text(path, text)
+        out.info(f"Wrote {path}")
+    else:
+        out.stdout.write(text)
+    return EXIT_OK
 
 
 # ── parser ───────────────────────────────────────────────────────────────────────────────────
@@ -516,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
         "show the locked dependency graph",
         "Show the locked dependency graph with versions and the markers that apply.",
         "envspec tree --depth 1",
-        _not_available("tree"),
+        _cmd_tree,
     )
     tree.add_argument("--depth", type=int, metavar="N", help="stop at depth N")
     tree.add_argument("--invert", action="store_true", help="show who depends on each package")
@@ -527,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
         "show every path from the spec to a package",
         "Show every path from the spec's requirements to a locked package.",
         "envspec why urllib3",
-        _not_available("why"),
+        _cmd_why,
     )
     why.add_argument("name", metavar="NAME")
 
@@ -537,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Export the lock's selection as requirements.txt with --hash lines, usable with\n"
         "`pip install --require-hashes -r`, or as a pylock.toml for one group selection.",
         "envspec export -o requirements.txt",
-        _not_available("export"),
+        _cmd_export,
     )
     export.add_argument(
         "--format", choices=["requirements.txt", "pylock.toml"], default="requirements.txt"

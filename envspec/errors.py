@@ -18,7 +18,6 @@ __all__ = [
     "EXIT_USER",
     "DriftFound",
     "EnvspecError",
-    "NotAvailableYet",
     "OutsideWorldError",
     "SpecError",
     "SpecProblem",
@@ -53,17 +52,6 @@ class UserError(EnvspecError):
     """The user's input is wrong: spec, arguments, unsatisfiable requirements (exit 2)."""
 
     exit_code = EXIT_USER
-
-
-class NotAvailableYet(UserError):
-    """A command that is designed but not built yet; says so plainly rather than pretending."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(
-            f"'envspec {command}' is not available yet in this version of envspec.",
-            hint="See README.md, section 'Commands', for what works today.",
-        )
-        self.command = command
 
 
 class OutsideWorldError(EnvspecError):

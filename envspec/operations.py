@@ -44,6 +44,7 @@ __all__ = [
     "SyncResult",
     "check",
     "edit",
+    "export",
     "last_synced_groups",
     "find_spec",
     "load_any_spec",
@@ -55,6 +56,8 @@ __all__ = [
     "run_environment",
     "sync",
     "sync_is_noop",
+    "tree",
+    "why",
 ]
 
 SPEC_FILENAME = "envspec.toml"
@@ -1003,3 +1006,62 @@ def last_synced_groups(directory: Path) -> tuple[list[str], bool]:
     if state.groups == ("*",):
         return [], True
     return list(state.groups), False
+
+
+# ── tree / why / export ──────────────────────────────────────────────────────────────────────
+
+
+def _existing_lock(directory: Path) -> tuple[Path, Pylock]:
+    """The project's lock as committed (tree, why and export never re-lock)."""
+    spec_path = find_spec(directory)
+    lock_path = spec_path.parent / LOCK_FILENAME
+    lock = _read_lock(lock_path)
+    if lock is None:
+        raise UserError(
+            f"There is no {LOCK_FILENAME} next to {spec_path}.", hint="Run `envspec lock` first."
+        )
+    return lock_path, lock
+
+
+def _lock_groups(lock: Pylock, groups: Sequence[str], all_groups: bool) -> list[str]:
+    return list(lock.dependency_groups or ()) if all_groups else list(groups)
+
+
+def tree(
+    directory: Path,
+    *,
+    depth: int | None = None,
+    invert: bool = False,
+    groups: Sequence[str] = (),
+    all_groups: bool = False,
+) -> list[str]:
+    from envspec.graph import LockGraph, render_tree
+
+    _, lock = _existing_lock(directory)
+    graph = LockGraph.from_lock(lock, _lock_groups(lock, groups, all_groups))
+    return render_tree(graph, depth=depth, invert=invert)
+
+
+def why(directory: Path, name: str) -> list[str]:
+    """Every path from the spec's requirements (every group included) to ``name``."""
+    from envspec.graph import LockGraph, render_why
+
+    _, lock = _existing_lock(directory)
+    return render_why(LockGraph.from_lock(lock, lock.dependency_groups), name, limit=100)
+
+
+def export(
+    directory: Path,
+    *,
+    format: str = "requirements.txt",
+    groups: Sequence[str] = (),
+    all_groups: bool = False,
+) -> str:
+    from envspec import export as exporting
+    from envspec import lockfile
+
+    _, lock = _existing_lock(directory)
+    chosen = _lock_groups(lock, groups, all_groups)
+    if format == "pylock.toml":
+        return lockfile.dumps(exporting.to_pylock_subset(lock, chosen))
+    return exporting.to_requirements_txt(lock, target_environment=None, groups=chosen)

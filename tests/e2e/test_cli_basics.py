@@ -11,11 +11,6 @@ import pytest
 from envspec import __version__
 
 COMMANDS = ["init", "lock", "sync", "check", "add", "remove", "tree", "why", "export", "run", "python"]
-NOT_YET = {
-    "tree": [],
-    "why": ["rich"],
-    "export": [],
-}
 
 
 def envspec(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -44,14 +39,6 @@ def test_each_command_has_help_with_an_example(name: str) -> None:
     assert done.returncode == 0
     assert f"usage: envspec {name}" in done.stdout
     assert "example:\n  envspec " in done.stdout
-
-
-@pytest.mark.parametrize("name", sorted(NOT_YET))
-def test_commands_not_built_yet_say_so_and_exit_2(name: str, tmp_path: Path) -> None:
-    done = envspec(name, *NOT_YET[name], cwd=tmp_path)
-    assert done.returncode == 2
-    assert f"'envspec {name}' is not available yet" in done.stderr
-    assert "Traceback" not in done.stderr
 
 
 def test_no_command_prints_help_and_exits_2() -> None:
