@@ -57,8 +57,17 @@ def _cmd_init(args: argparse.Namespace, out: Output) -> int:
     from envspec import operations
 
     result = operations.init(
-        Path.cwd(), force=args.force, python=args.python, cache_dir=args.cache_dir
+        Path.cwd(), force=args.force, python=args.python, cache_dir=args.cache_dir,
+        envspec_toml=args.envspec_toml,
     )
+    if result.pyproject:
+        out.info(
+            f"{result.path.name} is already a spec for envspec (requires-python = "
+            f"{result.python!r}, [project].dependencies, [dependency-groups]); put envspec's "
+            "own settings under [tool.envspec]. Nothing written."
+        )
+        out.info("Run `envspec sync`, or `envspec init --envspec-toml` for a separate file.")
+        return EXIT_OK
     out.info(f"Wrote {result.path} (python = {result.python!r}).")
     out.info("Add requirements to it, then run `envspec sync`.")
     return EXIT_OK
@@ -453,6 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_init,
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing envspec.toml")
+    init.add_argument(
+        "--envspec-toml",
+        action="store_true",
+        help="write envspec.toml even where pyproject.toml could serve as the spec",
+    )
     _add_python_option(init)
 
     lock = command(
@@ -596,6 +610,17 @@ def build_parser() -> argparse.ArgumentParser:
     python.add_argument("--json", action="store_true", help="machine-readable list on stdout")
     _add_python_option(python)
 
+    completion = command(
+        "completion",
+        "print a shell completion script (bash, zsh, fish)",
+        "Print a completion script for your shell. Load it from your shell's start-up file:\n"
+        '  bash: eval "$(envspec completion bash)"    zsh: eval "$(envspec completion zsh)"\n'
+        "  fish: envspec completion fish | source",
+        'eval "$(envspec completion bash)"',
+        _cmd_completion,
+    )
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"])
+
     return parser
 
 
@@ -619,7 +644,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
                 os.chdir(args.directory)
             except OSError as error:
                 raise _usage_error(f"cannot use -C {args.directory!r}: {error.strerror}")
-        if args.command not in ("init",):
+        if args.command not in ("init", "completion"):
             _announce_spec(out)
         return int(handler(args, out))
     except EnvspecError as error:
@@ -632,6 +657,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     except KeyboardInterrupt:
         print("interrupted", file=out.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`envspec tree | head`): not an error; keep Python's exit flush quiet
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except OSError as error:
         # The filesystem said no (permissions, disk full, ...): the outside world, not a bug.
         if args.verbose:
@@ -641,6 +671,27 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         where = f" ({error.filename})" if error.filename else ""
         print(f"error: {error.strerror or error}{where}", file=out.stderr)
         return EXIT_OUTSIDE
+
+
+def _cmd_completion(args: argparse.Namespace, out: Output) -> int:
+    from envspec.completion import Command, completion_script
+
+    parser = build_parser()
+    commands = []
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        summaries = {choice.dest: choice.help or "" for choice in action._choices_actions}
+        for name, sub in action.choices.items():
+            options = [
+                (flag, option.help or "")
+                for option in sub._actions
+                for flag in option.option_strings
+            ]
+            commands.append(Command(name, summaries.get(name, ""), options))
+    global_options = [flag for option in parser._actions for flag in option.option_strings]
+    out.result(completion_script(args.shell, commands, global_options).rstrip("\n"))
+    return EXIT_OK
 
 
 def _announce_spec(out: Output) -> None:

@@ -93,6 +93,8 @@ requirements = [
 class InitResult(NamedTuple):
     path: Path
     python: str
+    pyproject: bool = False
+    """True when the project's pyproject.toml serves as the spec instead (nothing written)."""
 
 
 def init(
@@ -101,12 +103,35 @@ def init(
     force: bool = False,
     python: str | None = None,
     cache_dir: str | None = None,
+    envspec_toml: bool = False,
 ) -> InitResult:
-    """Write a starter spec whose python is the newest interpreter found (``major.minor``)."""
+    """Write a starter spec whose python is the newest interpreter found (``major.minor``).
+
+    In a project with a pyproject.toml that has ``[project].requires-python``, that file already
+    is a spec (its dependencies and ``[dependency-groups]``; envspec's own tables go under
+    ``[tool.envspec]``): nothing is written unless ``envspec_toml`` asks for a separate file."""
     from packaging.specifiers import SpecifierSet
 
     from envspec.fsutil import atomic_write_text
     from envspec.pythons.discover import choose_interpreter
+
+    pyproject = directory / PYPROJECT_FILENAME
+    if pyproject.is_file() and not envspec_toml and not (directory / SPEC_FILENAME).exists():
+        import tomllib
+
+        try:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        except (OSError, ValueError):
+            project = {}
+        requires = project.get("requires-python") if isinstance(project, dict) else None
+        if isinstance(requires, str):
+            return InitResult(path=pyproject, python=requires, pyproject=True)
+        raise UserError(
+            f"{pyproject} has no [project].requires-python, which envspec needs to use it as "
+            "the spec.",
+            hint='Add e.g. requires-python = ">=3.11" under [project], or run '
+            "`envspec init --envspec-toml` to write a separate envspec.toml.",
+        )
 
     target = directory / SPEC_FILENAME
     if target.exists() and not force:

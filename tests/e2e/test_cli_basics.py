@@ -141,3 +141,17 @@ def test_python_lists_interpreters_and_the_spec_choice(tmp_path: Path) -> None:
     versions = {i["version"][:4] for i in listing["interpreters"]}
     assert {"3.11", "3.12"} <= versions
     assert listing["chosen"] in {i["path"] for i in listing["interpreters"]}
+
+
+def test_init_offers_pyproject_toml_as_the_spec(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nrequires-python = ">=3.11"\n')
+    done = envspec("init", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "already a spec" in done.stderr and "[tool.envspec]" in done.stderr
+    assert not (tmp_path / "envspec.toml").exists()
+    separate = envspec("init", "--envspec-toml", cwd=tmp_path)
+    assert separate.returncode == 0 and (tmp_path / "envspec.toml").exists()
+    (tmp_path / "envspec.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    missing = envspec("init", cwd=tmp_path)
+    assert missing.returncode == 2 and "requires-python" in missing.stderr
