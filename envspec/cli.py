@@ -281,15 +281,28 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 
 def _edit_then_sync(args: argparse.Namespace, out: Output, *, add: list[str], remove: list[str]) -> int:
     from envspec import operations
+    from envspec.spec_edit import NotInSpec
 
-    result = operations.edit(
-        Path.cwd(),
-        add=add,
-        remove=remove,
-        group=args.group,
-        cache_dir=args.cache_dir,
-        offline=args.offline,
-    )
+    try:
+        result = operations.edit(
+            Path.cwd(),
+            add=add,
+            remove=remove,
+            group=args.group,
+            cache_dir=args.cache_dir,
+            offline=args.offline,
+        )
+    except NotInSpec as error:
+        if not error.found_in:
+            # say where it does come from: the paths that lock it in
+            try:
+                paths = operations.why(Path.cwd(), error.name)
+            except EnvspecError:
+                paths = []
+            if paths:
+                error.message += "\n" + "\n".join(paths)
+                error.hint = "Remove the requirement that pulls it in, or pin it in the spec."
+        raise
     where = f"group {args.group!r} of " if args.group else ""
     for text in result.written:
         out.info(f"Added {text!r} to {where}{result.spec_path.name}")

@@ -82,7 +82,8 @@ def test_an_unsatisfiable_add_leaves_spec_and_lock_byte_identical(project: Proje
 def test_remove_a_name_that_is_not_in_the_spec(project: Project) -> None:
     done = project.envspec("remove", "lib-b")
     assert done.returncode == 2
-    assert "lib-b" in done.stderr and "envspec why" in done.stderr
+    assert "'lib-b' is not in the spec's requirements" in done.stderr
+    assert "the spec requires lib-a: lib-a 2.0.0 → lib-b 1.1.0" in done.stderr
     grouped = project.envspec("remove", "greet")
     assert grouped.returncode == 2 and "group 'dev'" in grouped.stderr
 
