@@ -11,14 +11,17 @@ touched distribution as absent, damaged or extraneous, never as intact.* How eac
 - uninstall reads RECORD, then deletes METADATA first (the dist is now "damaged", and its RECORD is
   still there for the next attempt), then the files, then the dist-info directory;
 - before an install, a journal ``<venv>/.envspec-pending/<name>.json`` lists every path the wheel
-  will write; ``installer`` writes RECORD last, so a killed install leaves a dist-info without RECORD
-  (damaged) or files and no dist-info at all (invisible), and the next :func:`apply_plan` first
-  removes whatever a leftover journal lists unless that install had completed;
+  will write (from the cache entry's manifest for :class:`CachedUnpackInstaller`, else from the
+  archive's file list); every installer writes RECORD last, so a killed install leaves a dist-info
+  without RECORD (damaged) or files and no dist-info at all (invisible), and the next
+  :func:`apply_plan` first removes whatever a leftover journal lists unless that install had
+  completed;
 - the journal is deleted only after the install completed; the state file (``envspec.venv.state``)
   is cleared before and written after a sync by the caller, so the no-op path never trusts a venv
   that a killed sync left behind.
 
-Installs run in a small thread pool: they are I/O bound and independent once the removals are done.
+Installs run in a small thread pool, biggest wheel first: they are I/O bound (a venv of 40 wheels
+is ~7600 hard links and ~3800 mkdir calls) and independent once the removals are done.
 Bytecode is not compiled (Python compiles on first import), which is most of what makes pip slow.
 """
 
@@ -41,9 +44,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
@@ -91,8 +93,6 @@ __all__ = [
 INSTALLER_NAME = "envspec"
 """Written to every installed distribution's INSTALLER file."""
 MAX_INSTALL_THREADS = 4
-
-_T = TypeVar("_T")
 
 
 class WheelInstallFailed(OutsideWorldError):
@@ -336,27 +336,7 @@ class CachedUnpackInstaller:
 
         for scheme in manifest["schemes"]:
             os.makedirs(roots[scheme], exist_ok=True)  # headers' may not exist yet
-        directories: list[tuple[str, str]] = manifest["dirs"]
-        files: list[list[Any]] = manifest["files"]
-        place = _FilePlacer(
-            entry=prepared.entry,
-            roots=roots,
-            prefixes=prefixes,
-            interpreter=prepared.interpreter,
-            executable_mode=executable_mode,
-            link=self._link,
-        )
-        if len(directories) + len(files) < _SPLIT_ABOVE:
-            _make_directories(roots, directories)
-            file_rows = place(files)
-        else:
-            # a big wheel (django: 3700 files in 2500 directories) would be the sync's critical
-            # path on one thread: its system calls are spread over a few, the GIL released in each
-            with ThreadPoolExecutor(_SPLIT_THREADS, thread_name_prefix="envspec-link") as pool:
-                for level in _directory_levels(directories):
-                    for _ in pool.map(partial(_make_directories, roots), _chunks(level)):
-                        pass
-                file_rows = [row for chunk in pool.map(place, _chunks(files)) for row in chunk]
+        _make_directories(roots, manifest["dirs"])
 
         scripts_dir = roots["scripts"]
         script_mode = executable_mode | (executable_mode & 0o444) >> 2  # installer's write_script
@@ -368,7 +348,16 @@ class CachedUnpackInstaller:
             rows.append(
                 (filename, prefixes["scripts"] + filename, _record_hash(data), str(len(data)))
             )
-        rows.extend(file_rows)
+        # after the scripts, as installer does: a wheel file at a script's path wins
+        rows += _place_files(
+            manifest["files"],
+            entry=prepared.entry,
+            roots=roots,
+            prefixes=prefixes,
+            interpreter=prepared.interpreter,
+            executable_mode=executable_mode,
+            link=self._link,
+        )
 
         installer_path = f"{dist_info}/INSTALLER"
         installer_data = f"{INSTALLER_NAME}\n".encode()
@@ -395,25 +384,6 @@ class CachedUnpackInstaller:
         _write_generated(root + sep + record_path.replace("/", sep), text.getvalue().encode(), None)
 
 
-_SPLIT_ABOVE = 1000
-"""A wheel with at least this many directories and files is installed by several threads."""
-_SPLIT_THREADS = 4
-_CHUNK = 256
-
-
-def _chunks(items: list[_T]) -> list[list[_T]]:
-    return [items[start : start + _CHUNK] for start in range(0, len(items), _CHUNK)]
-
-
-def _directory_levels(directories: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
-    """``directories`` grouped by depth, shallowest first: each group can be made in any order
-    once the groups before it exist."""
-    levels: dict[int, list[tuple[str, str]]] = {}
-    for item in directories:
-        levels.setdefault(item[1].count("/"), []).append(item)
-    return [levels[depth] for depth in sorted(levels)]
-
-
 def _make_directories(roots: Mapping[str, str], directories: Iterable[tuple[str, str]]) -> None:
     """One mkdir system call per directory; parents come first (or were made already)."""
     sep = os.sep
@@ -426,48 +396,45 @@ def _make_directories(roots: Mapping[str, str], directories: Iterable[tuple[str,
             pass
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _FilePlacer:
-    """Puts a list of a cache entry's files into the venv and returns their RECORD rows."""
-
-    entry: str
-    roots: Mapping[str, str]
-    prefixes: Mapping[str, str]
-    interpreter: str
-    executable_mode: int
-    link: bool
-
-    def __call__(self, files: list[list[Any]]) -> list[tuple[str, str, str, str]]:
-        # Written for speed: this loop runs once per file of every wheel of a sync (thousands),
-        # so plain strings, local names, and in the common case one system call per file.
-        sep = os.sep
-        posix = sep == "/"
-        roots = self.roots
-        prefixes = self.prefixes
-        executable_mode = self.executable_mode
-        entry = self.entry + sep
-        link = os.link if self.link else None
-        rows: list[tuple[str, str, str, str]] = []
-        append = rows.append
-        for member, scheme, relative, digest, size, flags in files:
-            source = entry + (member if posix else member.replace("/", sep))
-            target = roots[scheme] + sep + (relative if posix else relative.replace("/", sep))
-            if flags & _SHEBANG:
-                data = _with_shebang(source, self.interpreter)
-                _write_generated(target, data, executable_mode if flags & _EXECUTABLE else None)
-                append((relative, prefixes[scheme] + relative, _record_hash(data), str(len(data))))
-                continue
-            if link is not None:
-                try:
-                    link(source, target)
-                except OSError as error:
-                    if not _link_again(source, target, error):
-                        link = None  # the file system refuses links here: copy the rest
-                        _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
-            else:
-                _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
-            append((relative, prefixes[scheme] + relative, digest, size))
-        return rows
+def _place_files(
+    files: Iterable[list[Any]],
+    *,
+    entry: str,
+    roots: Mapping[str, str],
+    prefixes: Mapping[str, str],
+    interpreter: str,
+    executable_mode: int,
+    link: bool,
+) -> list[tuple[str, str, str, str]]:
+    """Put install-manifest ``files`` of the cache ``entry`` into the venv (directories made
+    already); their RECORD rows, as :meth:`CachedUnpackInstaller._write_files` collects them."""
+    # Written for speed: this loop runs once per file of every wheel of a sync (thousands),
+    # so plain strings, local names, and in the common case one system call per file.
+    sep = os.sep
+    posix = sep == "/"
+    source_prefix = entry + sep
+    make_link = os.link if link else None
+    rows: list[tuple[str, str, str, str]] = []
+    append = rows.append
+    for member, scheme, relative, digest, size, flags in files:
+        source = source_prefix + (member if posix else member.replace("/", sep))
+        target = roots[scheme] + sep + (relative if posix else relative.replace("/", sep))
+        if flags & _SHEBANG:
+            data = _with_shebang(source, interpreter)
+            _write_generated(target, data, executable_mode if flags & _EXECUTABLE else None)
+            append((relative, prefixes[scheme] + relative, _record_hash(data), str(len(data))))
+            continue
+        if make_link is not None:
+            try:
+                make_link(source, target)
+            except OSError as error:
+                if not _link_again(source, target, error):
+                    make_link = None  # the file system refuses links here: copy the rest
+                    _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
+        else:
+            _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
+        append((relative, prefixes[scheme] + relative, digest, size))
+    return rows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -652,7 +619,7 @@ def _load_install_manifest(entry: Path) -> dict[str, Any]:
     gets one now, computed from its file manifest and files, and kept for the next install."""
     try:
         loaded = json.loads((entry / _INSTALL_MANIFEST).read_bytes())
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # absent, or damaged: made again from the files
         loaded = None
     if isinstance(loaded, dict) and loaded.get("format") == _INSTALL_FORMAT:
         return loaded
@@ -671,9 +638,7 @@ def _describe_entry(entry: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
     ``fix_shebang``'s test, ``parse_entrypoints``), decided once. ValueError: not a valid wheel."""
     dist_info: str = manifest["dist_info"]
     data_dir = dist_info[: -len(".dist-info")] + ".data"
-    wheel_metadata = parse_metadata_file(
-        (entry / dist_info / "WHEEL").read_text(encoding="utf-8")
-    )
+    wheel_metadata = parse_metadata_file((entry / dist_info / "WHEEL").read_text(encoding="utf-8"))
     wheel_version = wheel_metadata["Wheel-Version"]
     if not (wheel_version and wheel_version.startswith("1.")):
         raise ValueError(f"incompatible Wheel-Version {wheel_version!r}, only 1.x is supported")
@@ -1031,10 +996,11 @@ def _install_one(
     name: NormalizedName,
     sha256: str | None = None,
 ) -> None:
+    cached = installer if isinstance(installer, CachedUnpackInstaller) else None
     prepared: _PreparedInstall | None = None
-    if isinstance(installer, CachedUnpackInstaller):
+    if cached is not None:
         # the journal from the cache entry's manifest: no second read of the wheel
-        prepared = installer._prepare(wheel, layout, name=name, sha256=sha256)
+        prepared = cached._prepare(wheel, layout, name=name, sha256=sha256)
         paths = prepared.planned_paths()
     else:
         try:
@@ -1043,8 +1009,8 @@ def _install_one(
             raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
     _write_journal(layout, name, paths)
     try:
-        if prepared is not None:
-            installer._install_prepared(prepared)  # makes its own directories, parents first
+        if cached is not None and prepared is not None:
+            cached._install_prepared(prepared)  # makes its own directories, parents first
         else:
             _make_parent_directories(layout, paths)
             installer.install(wheel, layout, name=name, sha256=sha256)

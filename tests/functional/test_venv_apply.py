@@ -313,3 +313,180 @@ def test_the_cached_installer_installs_what_installer_does_with_hard_links(
     module = layout.purelib / "demo" / "__init__.py"
     assert module.stat().st_ino == (other.purelib / "demo" / "__init__.py").stat().st_ino
     assert _run(layout, str(layout.scripts / "demo-cli")) == "demo 1.0"
+
+
+# ── the unpacked-wheel cache's fast path: what installer would have written, exactly ─────────
+
+
+def _zip_wheel(tmp_path: Path, name: str, files: Mapping[str, tuple[bytes, int]]) -> Path:
+    """A wheel written by hand (modes, Root-Is-Purelib, .data, gui scripts): archive path →
+    (bytes, unix mode); RECORD is added."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist_info = next(p.split("/")[0] for p in files if p.split("/")[0].endswith(".dist-info"))
+    lines = []
+    for path, (data, _) in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        quoted = f'"{path}"' if "," in path else path
+        lines.append(f"{quoted},sha256={digest},{len(data)}")
+    lines.append(f"{dist_info}/RECORD,,")
+    wheel = tmp_path / "wheels" / name
+    wheel.parent.mkdir(exist_ok=True)
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, (data, mode) in {
+            **files,
+            f"{dist_info}/RECORD": ("\n".join(lines).encode() + b"\n", 0o644),
+        }.items():
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100000 | mode) << 16
+            archive.writestr(info, data)
+    return wheel
+
+
+def _rich_wheel(tmp_path: Path) -> Path:
+    di, data = "rich-2.0.dist-info", "rich-2.0.data"
+    return _zip_wheel(
+        tmp_path,
+        "rich-2.0-cp312-cp312-linux_x86_64.whl",
+        {
+            "rich/__init__.py": (b"def main():\n    print('rich 2.0')\n", 0o644),
+            "rich/tool.sh": (b"#!/bin/sh\necho tool\n", 0o755),
+            "rich/odd, name.txt": (b"a comma in the name\n", 0o644),
+            f"{data}/scripts/rich-raw": (b"#!python\nprint('raw')\n", 0o755),
+            f"{data}/scripts/rich-sh": (b"#!/bin/sh\necho sh\n", 0o755),
+            f"{data}/data/share/rich/readme.txt": (b"data file\n", 0o644),
+            f"{data}/headers/rich.h": (b"int rich;\n", 0o644),
+            f"{data}/purelib/rich_extra.py": (b"X = 1\n", 0o644),
+            f"{di}/METADATA": (b"Metadata-Version: 2.1\nName: rich\nVersion: 2.0\n", 0o644),
+            f"{di}/WHEEL": (
+                b"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp312-cp312-linux_x86_64\n",
+                0o644,
+            ),
+            f"{di}/entry_points.txt": (
+                b"[console_scripts]\nrich-cli = rich:main\n[gui_scripts]\nrich-gui = rich:main\n",
+                0o644,
+            ),
+            f"{di}/INSTALLER": (b"not-envspec\n", 0o644),  # replaced, never written through
+        },
+    )
+
+
+def _snapshot(layout: VenvLayout) -> dict[str, tuple[int, bytes]]:
+    """Every file of the venv: mode and content (directories: mode only)."""
+    found: dict[str, tuple[int, bytes]] = {}
+    for path in sorted(layout.root.rglob("*")):
+        mode = path.lstat().st_mode
+        content = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        found[str(path.relative_to(layout.root))] = (mode, content)
+    return found
+
+
+def test_the_cached_installer_writes_the_same_bytes_and_modes_as_installer(
+    tmp_path: Path,
+) -> None:
+    wheel = _rich_wheel(tmp_path)
+    name = NormalizedName("rich")
+    layout = _venv(tmp_path)
+    cache = tmp_path / "unpacked"
+    results = {}
+    installers: dict[str, WheelInstaller] = {
+        "installer": InstallerLibrary(),
+        "linked": CachedUnpackInstaller(cache),
+        "copied": CachedUnpackInstaller(tmp_path / "unpacked-copies", link=False),
+        "linked again": CachedUnpackInstaller(cache),
+    }
+    for label, installer in installers.items():
+        installer.install(wheel, layout, name=name)
+        results[label] = _snapshot(layout)
+        uninstall(layout, name)
+    reference = results.pop("installer")
+    record = next(v for k, v in reference.items() if k.endswith(".dist-info/RECORD"))[1]
+    assert b'"rich/odd, name.txt",sha256=' in record  # csv quoting, as installer writes it
+    assert b"../../../bin/rich-raw,sha256=" in record
+    assert b"../../../include/site/python3.12/rich/rich.h," in record
+    for label, snapshot in results.items():
+        assert snapshot == reference, label
+
+    entry = next(p for p in cache.iterdir() if not p.name.startswith("."))
+    assert (entry / "rich-2.0.dist-info" / "INSTALLER").read_bytes() == b"not-envspec\n"
+    assert (entry / "rich-2.0.data" / "scripts" / "rich-raw").read_bytes().startswith(b"#!python")
+
+
+def test_an_entry_unpacked_by_an_older_envspec_gets_its_install_manifest(tmp_path: Path) -> None:
+    demo = _wheel(tmp_path, "demo", "1.0", scripts={"demo-cli": "demo:main"})
+    cache = tmp_path / "unpacked"
+    layout = _venv(tmp_path)
+    _sync(layout, [demo], CachedUnpackInstaller(cache))
+    expected = _snapshot(layout)
+    uninstall(layout, demo[0].name)
+    (entry,) = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    install_manifest = entry / ".envspec-install.json"
+    install_manifest.unlink()  # what an entry written before the install manifest looks like
+
+    _sync(layout, [demo], CachedUnpackInstaller(cache))
+    assert _snapshot(layout) == expected
+    assert json.loads(install_manifest.read_text())["project"] == "demo"  # kept for next time
+    assert _run(layout, str(layout.scripts / "demo-cli")) == "demo 1.0"
+
+
+_KILLED_LINKING = textwrap.dedent(
+    """
+    import json, os, sys
+    from pathlib import Path
+    from packaging.version import Version
+    from envspec.plan import Wanted, make_plan
+    from envspec.venv.apply import CachedUnpackInstaller, apply_plan
+    from envspec.venv.installed import read_installed
+    from envspec.venv.layout import VenvLayout
+
+    args = json.loads(sys.argv[1])
+    layout = VenvLayout.from_dict(args["layout"])
+    wanted = Wanted(name="victim", version=Version("1.0"), url="u", filename="f", sha256="s")
+    real_link, links = os.link, []
+
+    def dies_after_two(*a, **k):
+        links.append(a)
+        if len(links) > 2:
+            os._exit(17)
+        return real_link(*a, **k)
+
+    installer = CachedUnpackInstaller(Path(args["cache"]))
+    installer.unpacked(Path(args["wheel"]))
+    os.link = dies_after_two
+    plan = make_plan([wanted], read_installed(layout))
+    apply_plan(plan, layout, {wanted.name: Path(args["wheel"])}, installer=installer)
+    """
+)
+
+
+def test_a_killed_linking_install_is_repaired_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    layout = _venv(tmp_path)
+    pristine = _tree(layout.root)
+    victim = _wheel(
+        tmp_path,
+        "victim",
+        "1.0",
+        scripts={"victim-cli": "victim:main"},
+        extra_files={f"victim/m{i}.py": b"X = 1\n" for i in range(6)},
+    )
+    cache = tmp_path / "unpacked"
+    args = {"layout": layout.as_dict(), "wheel": str(victim[1]), "cache": str(cache)}
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_LINKING, json.dumps(args)],
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 17, done.stderr.decode()
+    assert (layout.root / JOURNAL_DIRNAME).is_dir()  # the journal was written before any file
+    assert NormalizedName("victim") not in {
+        n for n, i in read_installed(layout).items() if not i.damaged
+    }  # never seen as intact
+
+    assert _sync(layout, [victim], CachedUnpackInstaller(cache)) != []
+    assert _run(layout, str(layout.scripts / "victim-cli")) == "victim 1.0"
+    assert not (layout.root / JOURNAL_DIRNAME).exists()
+    _sync(layout, [], CachedUnpackInstaller(cache))
+    assert _tree(layout.root) == pristine
