@@ -19,13 +19,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError
 from envspec.pythons.probe import PROBE_TIMEOUT_SECONDS, InterpreterProbeFailed, probe_interpreter
@@ -146,13 +146,30 @@ def choose_interpreter(
     Pre-release Pythons count only when ``python`` names a pre-release (``>=3.14.0rc1``). Raises
     :class:`InterpreterNotFound` listing everything found when nothing fits.
     """
-    found, unusable = _discover(explicit=explicit, env=env, cache_dir=cache_dir)
     allow_prereleases = bool(python.prereleases)
+
+    def could_match(candidate: _Candidate) -> bool:
+        # Skip probing what its name already rules out (pyenv's versions/3.6.15, python3.8):
+        # a cold discovery then spawns only the interpreters that might be chosen.
+        hint = _version_hint(candidate.path)
+        if hint is None:
+            return True
+        if len(hint.release) >= 3:
+            return python.contains(hint, prereleases=True)
+        major, minor = hint.release[0], hint.release[1]
+        return any(
+            python.contains(Version(f"{major}.{minor}.{micro}"), prereleases=True)
+            for micro in (0, 1, 5, 10, 20, 50, 99)
+        )
+
+    found, unusable = _discover(explicit=explicit, env=env, cache_dir=cache_dir, keep=could_match)
     for interpreter in found:
         if interpreter.is_supported and python.contains(
             interpreter.version, prereleases=allow_prereleases
         ):
             return interpreter
+    # nothing fits: the error lists every interpreter on the machine, so probe them all
+    found, unusable = _discover(explicit=explicit, env=env, cache_dir=cache_dir)
     raise _no_match(python, found, unusable)
 
 
@@ -160,7 +177,11 @@ def choose_interpreter(
 
 
 def _discover(
-    *, explicit: Path | None, env: Mapping[str, str] | None, cache_dir: Path | None
+    *,
+    explicit: Path | None,
+    env: Mapping[str, str] | None,
+    cache_dir: Path | None,
+    keep: Callable[[_Candidate], bool] | None = None,
 ) -> tuple[list[Interpreter], list[tuple[Path, str]]]:
     environ = _environ(env)
     chosen = _explicit_candidate(explicit, environ)
@@ -171,6 +192,8 @@ def _discover(
     candidates = _unique(
         [*_path_candidates(environ), *_pyenv_candidates(environ), *_py_launcher_candidates(environ)]
     )
+    if keep is not None:
+        candidates = [candidate for candidate in candidates if keep(candidate)]
 
     def probe_one(candidate: _Candidate) -> Interpreter | tuple[Path, str]:
         try:
@@ -188,6 +211,23 @@ def _discover(
     unusable = [result for result in results if not isinstance(result, Interpreter)]
     found.sort(key=lambda interpreter: interpreter.version, reverse=True)  # stable: ties keep order
     return found, unusable
+
+
+def _version_hint(path: Path) -> Version | None:
+    """The version a path's name promises: pyenv's ``versions/3.11.7/bin/python3`` (exact) or
+    ``python3.11`` (the minor version); None when the name says nothing."""
+    name = path.name.removesuffix(".exe")
+    if name.startswith("python3.") and name[len("python3."):].isdigit():
+        return Version(name[len("python") :])
+    # pyenv: versions/<v>/bin/python3; pyenv-win: versions/<v>/python.exe
+    home = path.parent.parent if path.parent.name == "bin" else path.parent
+    if home.parent.name == "versions":
+        try:
+            hint = Version(home.name)
+        except InvalidVersion:
+            return None
+        return hint if len(hint.release) >= 2 else None
+    return None
 
 
 def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:

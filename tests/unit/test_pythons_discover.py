@@ -284,3 +284,24 @@ def test_py_launcher_listing_is_parsed_in_both_formats() -> None:
         "C:\\Anaconda3\\python.exe",
     ]
     assert [str(p) for p in parse_py_list_paths(old)] == ["C:\\Python39\\python.exe"]
+
+
+def test_choosing_probes_only_what_the_names_allow(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A cold choice of ==3.8.* spawns no 3.12 or 3.13 interpreter (their names rule them out)."""
+    import envspec.pythons.discover as discover
+
+    probed: list[str] = []
+    real_probe = discover.probe_interpreter
+
+    def recording(path: Path, **kwargs: object) -> object:
+        probed.append(str(path))
+        return real_probe(path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discover, "probe_interpreter", recording)
+    chosen = choose_interpreter(SpecifierSet("==3.8.*"), env=machine.env, cache_dir=tmp_path)
+    assert str(chosen.version) == "3.8.18"
+    assert probed, "something was probed"
+    ruled_out = ("python3.12", "/3.12.1/", "/3.13.0/")
+    assert not [path for path in probed if any(part in path for part in ruled_out)], probed
