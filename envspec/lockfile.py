@@ -7,15 +7,20 @@ stay small. Pure: text in, text out; the caller does the (atomic) file I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+from collections.abc import Mapping
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import tomli_w
+from packaging.markers import Marker
 from packaging.pylock import Pylock, PylockValidationError
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from envspec.errors import UserError
 
@@ -80,7 +85,7 @@ def _file_key(entry: dict[str, Any]) -> str:
 def dumps(lock: Pylock) -> str:
     """The lock in the layout uv also writes: one ``[[packages]]`` table per package, its sdist an
     inline table and each wheel one line, so that a version bump is a small, readable diff."""
-    data = _sorted(dict(lock.to_dict()))
+    data = _sorted(_plain(lock))
     packages = data.pop("packages", [])
     tool = data.pop("tool", None)
     lines = [_HEADER.rstrip("\n")]
@@ -95,6 +100,26 @@ def dumps(lock: Pylock) -> str:
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _plain(value: Any) -> Any:
+    """``Pylock.to_dict()`` without its deep copy (a lock of a data-science stack has thousands
+    of file entries): dataclass fields with dashes, packaging's value types as strings, and
+    None (absent) fields left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name.replace("_", "-"): _plain(item)
+            for field in dataclasses.fields(value)
+            if (item := getattr(value, field.name)) is not None
+        }
+    if isinstance(value, Version | Marker | SpecifierSet):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _key(key: str) -> str:
@@ -104,7 +129,7 @@ def _key(key: str) -> str:
 def _string(text: str) -> str:
     # Plain double quotes as usual; a literal string for text with double quotes in it (markers),
     # which then reads without escapes; JSON's escapes (valid in TOML basic strings) otherwise.
-    control = any(ord(c) < 0x20 or c == "\x7f" for c in text)
+    control = _CONTROL.search(text) is not None
     if not control and '"' not in text and "\\" not in text:
         return f'"{text}"'
     if not control and "'" not in text:

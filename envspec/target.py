@@ -34,6 +34,7 @@ class Target:
 
     _priority: dict[Tag, int] = field(init=False, repr=False, compare=False, hash=False)
     _ranks: dict[str, int | None] = field(init=False, repr=False, compare=False, hash=False)
+    _python_answers: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         priority: dict[Tag, int] = {}
@@ -41,6 +42,7 @@ class Target:
             priority.setdefault(tag, rank)
         object.__setattr__(self, "_priority", priority)
         object.__setattr__(self, "_ranks", {})
+        object.__setattr__(self, "_python_answers", {})
 
     def wheel_rank(self, filename: str) -> int | None:
         """The rank of a wheel's best tag for this target (0 = most preferred), or None if none fits.
@@ -62,15 +64,19 @@ class Target:
         return self.wheel_rank(filename) is not None
 
     def allows_python(self, requires_python: SpecifierSet | str | None) -> bool:
-        """Whether a Requires-Python specifier admits this target (pre-releases of Python count)."""
+        """Whether a Requires-Python specifier admits this target (pre-releases of Python count).
+
+        Answers for strings are memoised: a popular project's page repeats the same handful of
+        Requires-Python values on thousands of files."""
         if requires_python is None or requires_python == "":
             return True
-        spec = (
-            requires_python
-            if isinstance(requires_python, SpecifierSet)
-            else SpecifierSet(requires_python)
-        )
-        return spec.contains(self.python_version, prereleases=True)
+        if isinstance(requires_python, SpecifierSet):
+            return requires_python.contains(self.python_version, prereleases=True)
+        answer = self._python_answers.get(requires_python)
+        if answer is None:
+            answer = SpecifierSet(requires_python).contains(self.python_version, prereleases=True)
+            self._python_answers[requires_python] = answer
+        return answer
 
     def evaluate(self, marker: Marker | None, extras: Iterable[str] = ()) -> bool:
         """Evaluate a marker for this target, true for any of ``extras`` (no extras: ``extra == ""``)."""

@@ -88,12 +88,14 @@ class FileSelector:
         if not file.requires_python:
             return None
         try:
-            specifier = SpecifierSet(file.requires_python)
+            if self.target.allows_python(file.requires_python):
+                return None
         except InvalidSpecifier:
             return None  # an index typo must not hide a file; the metadata is checked later
-        if self.target.allows_python(specifier):
-            return None
-        return f"requires Python {specifier}, but the target is Python {self.target.python_version}"
+        return (
+            f"requires Python {SpecifierSet(file.requires_python)}, "
+            f"but the target is Python {self.target.python_version}"
+        )
 
     def check_platform(self, file: FileInfo) -> str | None:
         if file.kind == "wheel" and self.target.wheel_rank(file.filename) is None:

@@ -62,3 +62,14 @@ def test_invalid_lock_is_a_user_error_naming_the_file(text: str, reason: str) ->
     assert message.startswith("proj/pylock.toml is not a valid PEP 751 lock")
     assert reason in message
     assert caught.value.exit_code == 2
+
+
+def test_rendering_matches_packagings_own_to_dict() -> None:
+    """dumps() walks the model itself (no deep copy); it must say exactly what to_dict() says."""
+    import tomllib
+
+    from envspec.lockfile import _plain
+
+    lock = lockfile.loads((LOCKS / "pylock.uv.toml").read_text(encoding="utf-8"))
+    assert _plain(lock) == dict(lock.to_dict())
+    assert tomllib.loads(lockfile.dumps(lock))["packages"][0]["name"] == "click"
