@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from envspec.plan import Plan, Wanted
     from envspec.pythons.discover import Interpreter
     from envspec.pythons.probe import Probe
+    from envspec.venv.apply import WheelInstaller
     from envspec.venv.layout import VenvLayout
     from envspec.venv.state import SyncState
     from envspec.resolve import Resolution
@@ -586,8 +587,14 @@ def sync(
             _forget_unpacked(plan, cache_dir=cache_dir)
         if not plan.is_empty():
             clear_state(venv_dir)
-            wheels = _download(spec, plan, cache_dir=cache_dir, offline=offline, progress=progress)
-            _apply(plan, layout, wheels, cache_dir=cache_dir, progress=progress)
+            from envspec.venv.apply import CachedUnpackInstaller
+
+            installer = CachedUnpackInstaller(cache_root(cache_dir) / "unpacked-v1")
+            wheels = _download(
+                spec, plan, cache_dir=cache_dir, offline=offline, progress=progress,
+                unpack=installer.unpacked,
+            )
+            _apply(plan, layout, wheels, installer=installer, progress=progress)
         from envspec.venv.installed import dist_info_fingerprint
 
         write_state(
@@ -709,9 +716,14 @@ def _download(
     cache_dir: str | None,
     offline: bool,
     progress: ProgressCallback | None,
+    unpack: Callable[[Path, str], object] | None = None,
 ) -> dict[NormalizedName, Path]:
     """Every wheel the plan installs, downloaded in parallel into the cache and verified (size
-    and sha256) before anything is installed: a mismatch raises and leaves the venv untouched."""
+    and sha256) before anything is installed: a mismatch raises and leaves the venv untouched.
+
+    ``unpack`` (the installer's unpacked-wheel cache) runs in the download threads as each wheel
+    arrives, so unzipping overlaps the network instead of following it; it writes only into the
+    cache, never into the venv."""
     from concurrent.futures import ThreadPoolExecutor
 
     from envspec.index.source import IndexSource
@@ -731,7 +743,10 @@ def _download(
                 hashes={"sha256": wanted.sha256},
                 size=wanted.size,
             )
-            return wanted.name, source.download(info)
+            path = source.download(info)
+            if unpack is not None:
+                unpack(path, wanted.sha256)
+            return wanted.name, path
 
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envspec-download") as pool:
             for name, path in pool.map(fetch, [a.wanted for a in actions if a.wanted]):
@@ -747,12 +762,12 @@ def _apply(
     layout: VenvLayout,
     wheels: Mapping[NormalizedName, Path],
     *,
-    cache_dir: str | None,
+    installer: WheelInstaller,
     progress: ProgressCallback | None,
 ) -> None:
     """Install through the unpacked-wheel cache: each wheel is unzipped once per machine, and
     every later install of it (another venv, a recreated one) links its files instead."""
-    from envspec.venv.apply import CachedUnpackInstaller, apply_plan
+    from envspec.venv.apply import apply_plan
 
     total = len(plan.actions)
     done = 0
@@ -763,7 +778,6 @@ def _apply(
         if progress is not None:
             progress("install", done, total, 0)
 
-    installer = CachedUnpackInstaller(cache_root(cache_dir) / "unpacked-v1")
     apply_plan(plan, layout, wheels, installer=installer, progress=step)
 
 
