@@ -32,6 +32,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError, SpecError, SpecProblem, UserError
+from envspec.tomltext import read_key, skip, string_end
 from envspec.schema import (
     KeyPath,
     format_key_path,
@@ -351,7 +352,6 @@ def build_spec(document: Mapping[str, Any], path: Path) -> Spec:
 
 # ── line numbers for key paths ───────────────────────────────────────────────────────────────
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR_END = re.compile(r"[,\]}\n#]|\r\n")
 
 
@@ -388,56 +388,13 @@ class LineLocator:
         self.lines.setdefault(path, self._line(position))
 
     def _skip(self, i: int, *, newlines: bool) -> int:
-        text = self.text
-        while i < len(text):
-            char = text[i]
-            if char in " \t" or (newlines and char in "\r\n"):
-                i += 1
-            elif newlines and char == "#":
-                end = text.find("\n", i)
-                i = len(text) if end < 0 else end
-            else:
-                break
-        return i
+        return skip(self.text, i, newlines=newlines)
 
     def _skip_string(self, i: int) -> int:
-        text = self.text
-        quote = text[i]
-        if text.startswith(quote * 3, i):
-            end = text.find(quote * 3, i + 3)
-            if end < 0:
-                raise ValueError("unterminated string")
-            end += 3
-            for _ in range(2):  # up to two quotes just before the closing three belong inside
-                if text.startswith(quote, end):
-                    end += 1
-            return end
-        i += 1
-        while text[i] != quote:
-            i += 2 if quote == '"' and text[i] == "\\" else 1
-        return i + 1
+        return string_end(self.text, i)
 
     def _key(self, i: int) -> tuple[list[str], int]:
-        parts: list[str] = []
-        text = self.text
-        while True:
-            i = self._skip(i, newlines=False)
-            if text[i] in "\"'":
-                end = self._skip_string(i)
-                raw = text[i:end]
-                parts.append(tomllib.loads(f"k = {raw}")["k"])
-                i = end
-            else:
-                match = _BARE_KEY.match(text, i)
-                if match is None:
-                    raise ValueError("not a key")
-                parts.append(match.group())
-                i = match.end()
-            i = self._skip(i, newlines=False)
-            if i < len(text) and text[i] == ".":
-                i += 1
-                continue
-            return parts, i
+        return read_key(self.text, i)
 
     # -- the structure --
 

@@ -29,6 +29,7 @@ from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from envspec.errors import UserError
 from envspec.schema import parse_requirement
+from envspec.tomltext import BARE_KEY, read_key, skip, string_end
 
 __all__ = [
     "InvalidRequirementArgument",
@@ -200,7 +201,6 @@ class _Array:
     items: tuple[_Item, ...]
 
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class _Scanner:
@@ -213,57 +213,13 @@ class _Scanner:
         self._scan()
 
     def skip(self, i: int, *, newlines: bool) -> int:
-        text = self.text
-        while i < len(text):
-            char = text[i]
-            if char in " \t" or (newlines and char in "\r\n"):
-                i += 1
-            elif newlines and char == "#":
-                end = text.find("\n", i)
-                i = len(text) if end < 0 else end
-            else:
-                break
-        return i
+        return skip(self.text, i, newlines=newlines)
 
     def string_end(self, i: int) -> int:
-        text = self.text
-        quote = text[i]
-        if text.startswith(quote * 3, i):
-            end = text.find(quote * 3, i + 3)
-            while quote == '"' and end > 0 and _escaped(text, end):
-                end = text.find(quote * 3, end + 1)
-            if end < 0:
-                raise ValueError("unterminated string")
-            end += 3
-            for _ in range(2):  # up to two quotes just before the closing three belong inside
-                if text.startswith(quote, end):
-                    end += 1
-            return end
-        i += 1
-        while text[i] != quote:
-            i += 2 if quote == '"' and text[i] == "\\" else 1
-        return i + 1
+        return string_end(self.text, i)
 
     def key(self, i: int) -> tuple[list[str], int]:
-        parts: list[str] = []
-        text = self.text
-        while True:
-            i = self.skip(i, newlines=False)
-            if text[i] in "\"'":
-                end = self.string_end(i)
-                parts.append(tomllib.loads(f"k = {text[i:end]}")["k"])
-                i = end
-            else:
-                match = _BARE_KEY.match(text, i)
-                if match is None:
-                    raise ValueError(f"expected a key at offset {i}")
-                parts.append(match.group())
-                i = match.end()
-            i = self.skip(i, newlines=False)
-            if i < len(text) and text[i] == ".":
-                i += 1
-                continue
-            return parts, i
+        return read_key(self.text, i)
 
     def line_end(self, i: int) -> int:
         """From the end of a value or header: past trailing blanks, a comment and the newline."""
@@ -369,13 +325,6 @@ class _Scanner:
                     line_end=i,
                 )
             )
-
-
-def _escaped(text: str, position: int) -> bool:
-    backslashes = 0
-    while position - backslashes - 1 >= 0 and text[position - backslashes - 1] == "\\":
-        backslashes += 1
-    return backslashes % 2 == 1
 
 
 def _scan(text: str) -> _Scanner:
@@ -593,7 +542,7 @@ def _append_item(text: str, array: _Array, written: str) -> str:
 
 
 def _bare_or_quoted_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _quote(key)
+    return key if BARE_KEY.fullmatch(key) else _quote(key)
 
 
 def _insert_list(text: str, scanner: _Scanner, key: tuple[str, ...], written: str) -> str:

@@ -16,6 +16,7 @@ CORE = [
     "envspec/errors.py",
     "envspec/spec.py",
     "envspec/spec_edit.py",
+    "envspec/tomltext.py",
     "envspec/pyproject.py",
     "envspec/graph.py",
     "envspec/export.py",
