@@ -23,5 +23,5 @@ def test_string_end(text: str, end: int) -> None:
 
 def test_read_key_and_skip() -> None:
     assert read_key('tool . "env.spec".venv = 1', 0) == (["tool", "env.spec", "venv"], 23)
-    assert skip("  # comment\n\t x", 0, newlines=True) == 15
+    assert skip("  # comment\n\t x", 0, newlines=True) == 14
     assert skip("  # comment", 0, newlines=False) == 2
