@@ -30,7 +30,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from envspec.errors import OutsideWorldError, SpecError, SpecProblem, UserError
+from envspec.errors import SpecError, SpecProblem, UserError
 from envspec.schema import KeyPath, format_key_path, json_compatible, load_schema, validate
 from envspec.spec import (
     Spec,
@@ -39,6 +39,7 @@ from envspec.spec import (
     duplicate_requirements,
     Finding,
     group_name_clashes,
+    read_spec_text,
     LineLocator,
     syntax_problem,
 )
@@ -62,26 +63,9 @@ def load_pyproject_spec(path: Path) -> Spec:
     Raises :class:`UserError` when there is no such file, :class:`SpecError` listing every problem,
     :class:`OutsideWorldError` when it cannot be read.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"There is no {PYPROJECT_FILENAME} at {path}.") from None
-    except IsADirectoryError:
-        raise UserError(f"{path} is a directory, not a {PYPROJECT_FILENAME}.") from None
-    except OSError as error:
-        raise OutsideWorldError(f"Cannot read {path}: {error.strerror or error}.") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        problem = SpecProblem(
-            path=path,
-            key_path="",
-            line=line,
-            message=f"not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); "
-            "TOML files must be UTF-8",
-        )
-        raise SpecError(path, [problem]) from None
+    text = read_spec_text(
+        path, missing=UserError(f"There is no {PYPROJECT_FILENAME} at {path}.")
+    )
     return parse_pyproject_spec(text, path=path)
 
 

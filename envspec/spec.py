@@ -58,6 +58,7 @@ __all__ = [
     "group_name_clashes",
     "load_spec",
     "parse_spec",
+    "read_spec_text",
     "syntax_problem",
 ]
 
@@ -121,19 +122,29 @@ def load_spec(path: Path) -> Spec:
     Raises :class:`UserError` when there is no such file (with a hint to run ``envspec init``),
     :class:`SpecError` listing every problem in it, :class:`OutsideWorldError` when it cannot be read.
     """
+    text = read_spec_text(
+        path,
+        missing=UserError(
+            f"There is no spec file at {path}.",
+            hint="Run `envspec init` to write one, or point envspec at the project that has one.",
+        ),
+    )
+    return parse_spec(text, path=path)
+
+
+def read_spec_text(path: Path, *, missing: UserError) -> str:
+    """The text of a spec file (envspec.toml or pyproject.toml): ``missing`` when there is no
+    such file, a SpecError naming the line when it is not UTF-8, OutsideWorldError otherwise."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise UserError(
-            f"There is no spec file at {path}.",
-            hint="Run `envspec init` to write one, or point envspec at the project that has one.",
-        ) from None
+        raise missing from None
     except IsADirectoryError:
         raise UserError(f"{path} is a directory, not a spec file.") from None
     except OSError as error:
         raise OutsideWorldError(f"Cannot read {path}: {error.strerror or error}.") from None
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         problem = SpecProblem(
@@ -144,7 +155,6 @@ def load_spec(path: Path) -> Spec:
             "TOML files must be UTF-8",
         )
         raise SpecError(path, [problem]) from None
-    return parse_spec(text, path=path)
 
 
 def parse_spec(text: str, *, path: Path) -> Spec:
