@@ -267,10 +267,9 @@ def lock(
     if existing is not None and not freeing and not stale_reasons(spec, existing):
         memo.remember(lock_path, len(existing.packages))
         return LockResult(lock_path, False, (), len(existing.packages), fresh_without_resolving=True)
-    target = _probe_for(spec, existing, python=python, cache_dir=cache_dir).target
-    resolution = _resolve(
+    resolution, target = _resolve(
         spec,
-        target,
+        lambda: _probe_for(spec, existing, python=python, cache_dir=cache_dir).target,
         locked=locked_versions(existing) if existing is not None else {},
         upgrade=True if upgrade else frozenset(canonicalize_name(n) for n in upgrade_packages),
         cache_dir=cache_dir,
@@ -340,20 +339,31 @@ def _locked_python(lock: Pylock | None) -> str | None:
 
 def _resolve(
     spec: Spec,
-    target: Target,
+    find_target: Callable[[], Target],
     *,
     locked: Mapping[NormalizedName, Version],
     upgrade: bool | frozenset[NormalizedName],
     cache_dir: str | None,
     offline: bool,
-) -> Resolution:
+) -> tuple[Resolution, Target]:
+    """Resolve the spec for the target ``find_target`` names (probing an interpreter).
+
+    The project pages of the spec's own requirements need no target, so their download starts
+    first and overlaps the interpreter probe (and the import of the HTTP stack, which happens in
+    the fetching thread)."""
+    from packaging.utils import canonicalize_name
+
     from envspec.index.source import IndexSource
     from envspec.resolve import resolve
 
     requirements: dict[str | None, Sequence[Requirement]] = {None: spec.requirements}
     requirements.update({str(name): reqs for name, reqs in spec.groups.items()})
     with IndexSource(spec.indexes, cache_dir=cache_root(cache_dir), offline=offline) as source:
-        return resolve(
+        source.prefetch(
+            sorted({canonicalize_name(r.name) for reqs in requirements.values() for r in reqs})
+        )
+        target = find_target()
+        resolution = resolve(
             requirements,
             target=target,
             source=source,
@@ -361,6 +371,7 @@ def _resolve(
             locked=locked,
             upgrade=upgrade,
         )
+        return resolution, target
 
 
 # ── python ───────────────────────────────────────────────────────────────────────────────────
@@ -994,10 +1005,9 @@ def edit(
     spec = parse_spec(after, path=spec_path)
     lock_path = spec.project_dir / LOCK_FILENAME
     existing = _read_lock(lock_path)
-    target = _probe_for(spec, existing, python=python, cache_dir=cache_dir).target
-    resolution = _resolve(
+    resolution, target = _resolve(
         spec,
-        target,
+        lambda: _probe_for(spec, existing, python=python, cache_dir=cache_dir).target,
         locked=locked_versions(existing) if existing is not None else {},
         upgrade=frozenset(),
         cache_dir=cache_dir,

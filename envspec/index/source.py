@@ -47,6 +47,7 @@ class _Memo:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._futures: dict[object, Future[object]] = {}
+        self._followed: set[object] = set()
 
     def claim(self, key: object) -> tuple[Future[object], bool]:
         """The future for ``key`` and whether the caller created it (and so must fill it)."""
@@ -57,6 +58,14 @@ class _Memo:
             future = Future()
             self._futures[key] = future
             return future, True
+
+    def first_follow_up(self, key: object) -> bool:
+        """True the first time it is asked for ``key``: who may attach the follow-up."""
+        with self._lock:
+            if key in self._followed:
+                return False
+            self._followed.add(key)
+            return True
 
     def cancel_pending(self) -> None:
         with self._lock:
@@ -195,10 +204,12 @@ class IndexSource:
         if self._closed:
             return
         future, mine = memo.claim(key)
+        if then is not None and memo.first_follow_up(key):
+            # also when the work was started earlier without one (the root pages are fetched
+            # before the target is known), but once per key: speculation is not free
+            future.add_done_callback(partial(_follow_up, then))
         if not mine:
             return
-        if then is not None:
-            future.add_done_callback(partial(_follow_up, then))
         try:
             self._pool.submit(_fill, future, compute)
         except RuntimeError:  # pool shut down: compute lazily on demand instead

@@ -192,8 +192,8 @@ class PackageSource(Protocol):
         """A hint: these projects' pages will probably be needed soon. May start fetching in the
         background; must return at once. An in-memory source ignores it.
 
-        ``on_project`` is called (in the background) with each page this call started fetching,
-        so that the resolver can speculate further; never for a page already under way."""
+        ``on_project`` is called (in the background) with each page once it has arrived, so that
+        the resolver can speculate further; at most once per page, whoever asked first."""
         ...
 
     def prefetch_metadata(
