@@ -55,7 +55,7 @@ _ENVIRONMENT_KEYS = ("implementation_name", "sys_platform", "platform_machine")
 
 def normalize_requirement(requirement: Requirement) -> str:
     """One canonical spelling per meaning: ``Requests >= 2.31`` and ``requests>=2.31`` are equal."""
-    text = canonicalize_name(requirement.name)
+    text: str = canonicalize_name(requirement.name)
     if requirement.extras:
         text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"
     if requirement.url:

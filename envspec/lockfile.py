@@ -145,10 +145,10 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return _string(value)
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat() + "Z"
-        return value.isoformat()
+        instant: datetime = value
+        if instant.tzinfo is not None:
+            return instant.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+        return instant.isoformat()
     if isinstance(value, dict):
         inner = ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items())
         return f"{{ {inner} }}" if inner else "{}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from envspec.errors import DriftFound, UserError
 from envspec.fsutil import cache_root
@@ -475,8 +475,9 @@ def vouching_state(
 
     # The default venv's state, if it was synced from this very spec, names the venv; otherwise
     # the spec's [venv] path decides (read with tomllib alone).
-    venv_dir: Path | None = directory / ".venv"
-    state: SyncState | None = read_state(venv_dir)
+    default_venv = directory / ".venv"
+    venv_dir: Path | None = default_venv
+    state: SyncState | None = read_state(default_venv)
     if state is None or not unchanged(spec_path, state.spec_stat, state.spec_digest):
         venv_dir = _venv_dir_from_raw_spec(spec_path)
         state = read_state(venv_dir) if venv_dir is not None else None
@@ -667,9 +668,12 @@ def _lock_environment(lock: Pylock) -> str:
     return "another environment"
 
 
-def _select(lock: Pylock, target: Target, groups: Sequence[str], lock_path: Path) -> list[Wanted] | None:
+def _select(
+    lock: Pylock, target: Target, groups: Sequence[str], lock_path: Path
+) -> list[Wanted] | None:
     """The wheels the lock selects for ``target`` and ``groups``; None when the lock was made for
     another environment (its ``environments`` or ``requires-python`` exclude the target)."""
+    from packaging.markers import Environment
     from packaging.pylock import PackageWheel, PylockSelectError
 
     from envspec.plan import Wanted
@@ -683,7 +687,11 @@ def _select(lock: Pylock, target: Target, groups: Sequence[str], lock_path: Path
         return None
     try:
         chosen = list(
-            lock.select(environment=environment, tags=target.tags, dependency_groups=groups)
+            lock.select(
+                environment=cast("Environment", environment),
+                tags=target.tags,
+                dependency_groups=groups,
+            )
         )
     except PylockSelectError as error:
         raise UserError(f"{lock_path} cannot be installed here: {error}.") from None

@@ -121,7 +121,7 @@ def test_a_broken_venv_is_detected_and_recreated(tmp_path: Path, damage: str) ->
         layout.python.unlink()
     elif damage == "pyvenv.cfg-version":
         cfg = root / "pyvenv.cfg"
-        lines = [l for l in cfg.read_text().splitlines() if not l.startswith("version")]
+        lines = [line for line in cfg.read_text().splitlines() if not line.startswith("version")]
         cfg.write_text("\n".join(lines) + "\n")
     else:
         (root / CREATING_MARKER).write_bytes(b"")
@@ -139,7 +139,7 @@ def test_a_venv_recording_version_info_like_uv_is_kept(tmp_path: Path) -> None:
     root = tmp_path / ".venv"
     _ensure(root, probe)
     cfg = root / "pyvenv.cfg"
-    text = "\n".join(l for l in cfg.read_text().splitlines() if not l.startswith("version"))
+    text = "\n".join(line for line in cfg.read_text().splitlines() if not line.startswith("version"))
     cfg.write_text(text + f"\nversion_info = {probe.version}.final.0\n")
     _, created = _ensure(root, probe)
     assert not created
