@@ -595,13 +595,17 @@ def sync(
         plan = make_plan(
             selection, read_installed(layout), reinstall=_everything(selection, reinstall)
         )
-        if reinstall:
-            _forget_unpacked(plan, cache_dir=cache_dir)
         if not plan.is_empty():
             clear_state(venv_dir)
             from envspec.venv.apply import CachedUnpackInstaller
 
             installer = CachedUnpackInstaller(cache_root(cache_dir) / "unpacked-v1")
+            if reinstall:
+                # venv files are linked to the unpacked entries, so an edit made inside a venv
+                # may have reached them too: unpack the (sha256-verified) wheels again
+                for action in plan.to_install:
+                    if action.wanted is not None:
+                        installer.forget(action.wanted.sha256)
             wheels = _download(
                 spec, plan, cache_dir=cache_dir, offline=offline, progress=progress,
                 unpack=installer.unpacked,
@@ -629,18 +633,6 @@ def sync(
 
 def _everything(selection: Sequence[Wanted], reinstall: bool) -> list[NormalizedName]:
     return [wanted.name for wanted in selection] if reinstall else []
-
-
-def _forget_unpacked(plan: Plan, *, cache_dir: str | None) -> None:
-    """Drop the unpacked-wheel cache entries of what is reinstalled: venv files are linked to
-    them, so an edit made inside a venv may have reached the entry too; the next install unpacks
-    the (sha256-verified) wheel again."""
-    import shutil
-
-    root = cache_root(cache_dir) / "unpacked-v1"
-    for action in plan.to_install:
-        if action.wanted is not None:
-            shutil.rmtree(root / action.wanted.sha256, ignore_errors=True)
 
 
 def _requested_groups(spec: Spec, groups: Sequence[str], all_groups: bool) -> list[str]:

@@ -30,8 +30,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from envspec.errors import SpecError, SpecProblem, UserError
-from envspec.schema import KeyPath, format_key_path, json_compatible, load_schema, validate
+from envspec.errors import SpecError, UserError
+from envspec.schema import KeyPath, json_compatible, load_schema, validate
 from envspec.spec import (
     Spec,
     build_spec,
@@ -40,7 +40,7 @@ from envspec.spec import (
     Finding,
     group_name_clashes,
     read_spec_text,
-    LineLocator,
+    spec_error,
     syntax_problem,
 )
 
@@ -104,18 +104,7 @@ def parse_pyproject_spec(text: str, *, path: Path) -> Spec:
         )
     findings.extend(assembly.cross_value_findings())
     if findings:
-        locator = LineLocator(text)
-        problems = [
-            SpecProblem(
-                path=path,
-                key_path=format_key_path(finding.path),
-                message=finding.message,
-                line=locator.line_of(finding.at or finding.path),
-            )
-            for finding in _unique(findings)
-        ]
-        problems.sort(key=lambda problem: problem.line or 0)
-        raise SpecError(path, problems)
+        raise spec_error(_unique(findings), text, path)
     return build_spec(assembly.document, path)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +59,7 @@ __all__ = [
     "load_spec",
     "parse_spec",
     "read_spec_text",
+    "spec_error",
     "syntax_problem",
 ]
 
@@ -176,20 +177,25 @@ def parse_spec(text: str, *, path: Path) -> Spec:
     ]
     findings.extend(_cross_value_problems(document))
     if findings:
-        locator = LineLocator(text)
-        problems = [
-            SpecProblem(
-                path=path,
-                key_path=format_key_path(finding.path),
-                message=finding.message,
-                line=locator.line_of(finding.at or finding.path),
-            )
-            for finding in findings
-        ]
-        # file order (the sort is stable); a problem without a line concerns the whole file
-        problems.sort(key=lambda problem: problem.line or 0)
-        raise SpecError(path, problems)
+        raise spec_error(findings, text, path)
     return build_spec(document, path)
+
+
+def spec_error(findings: Iterable[Finding], text: str, path: Path) -> SpecError:
+    """Every finding located in ``text`` (its line) and listed in file order; a problem without a
+    line concerns the whole file and comes first."""
+    locator = LineLocator(text)
+    problems = [
+        SpecProblem(
+            path=path,
+            key_path=format_key_path(finding.path),
+            message=finding.message,
+            line=locator.line_of(finding.at or finding.path),
+        )
+        for finding in findings
+    ]
+    problems.sort(key=lambda problem: problem.line or 0)  # stable: same line keeps its order
+    return SpecError(path, problems)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -252,6 +252,10 @@ class CachedUnpackInstaller:
     ) -> None:
         self._install_prepared(self._prepare(wheel, layout, name=name, sha256=sha256))
 
+    def forget(self, sha256: str) -> None:
+        """Drop the entry of the wheel with this digest; the next install unpacks it afresh."""
+        shutil.rmtree(self._cache_dir / sha256, ignore_errors=True)
+
     def unpacked(self, wheel: Path, sha256: str | None = None) -> Path:
         """The cache entry of ``wheel``, unpacking it first when absent. ``sha256`` is the wheel's
         digest when the caller verified it already; otherwise it is computed here."""

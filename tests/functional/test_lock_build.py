@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from packaging.pylock import PackageWheel
-from packaging.requirements import Requirement
 
 from envspec import lockfile
-from envspec.lock import LockInputs, build_lock, changes_between, stale_reasons
-from envspec.resolve import resolve
+from envspec.lock import changes_between, stale_reasons
 from envspec.spec import parse_spec
-from tests.support.memory_source import MemorySource, make_target
-from tests.support.universe import load_universe
+from tests.support.locking import lock_text_for
+from tests.support.memory_source import make_target
 
 SPEC = """\
 python = ">=3.11"
@@ -24,17 +22,7 @@ docs = ["top", "lib-b"]
 
 
 def lock_for(spec_text: str, *, python: str = "3.11.7", platform: str = "linux") -> str:
-    spec = parse_spec(spec_text, path=Path("/p/envspec.toml"))
-    target = make_target(python, platform)
-    requirements: dict[str | None, list[Requirement]] = {None: list(spec.requirements)}
-    requirements.update({str(k): list(v) for k, v in spec.groups.items()})
-    resolution = resolve(
-        requirements, target=target, source=MemorySource(load_universe("basic")),
-        options=spec.resolution,
-    )
-    lock = build_lock(resolution, LockInputs.from_spec(spec), target)
-    lock.validate()  # what envspec builds is a valid PEP 751 lock
-    return lockfile.dumps(lock)
+    return lock_text_for(spec_text, python=python, platform=platform)
 
 
 def test_one_lock_serves_the_base_and_every_group() -> None:

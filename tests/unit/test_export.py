@@ -12,15 +12,13 @@ from pathlib import Path
 import pytest
 from packaging.markers import Marker
 from packaging.pylock import Pylock
-from packaging.requirements import Requirement
 
 from envspec import lockfile
 from envspec.export import NotExportable, to_pylock_subset, to_requirements_txt
 from envspec.graph import UnknownGroup
-from envspec.lock import LockInputs, build_lock, recorded_inputs
-from envspec.resolve import resolve
+from envspec.lock import recorded_inputs
 from envspec.resolve.source import FileInfo
-from envspec.spec import parse_spec
+from tests.support.locking import lock_text_for
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import Release, load_universe
 from tests.support.wheels import ArtifactCache, build_universe
@@ -45,16 +43,7 @@ class BuiltSource(MemorySource):
 
 
 def lock_for(spec_text: str) -> Pylock:
-    spec = parse_spec(spec_text, path=Path("/p/envspec.toml"))
-    target = make_target("3.11.7", "linux")
-    requirements: dict[str | None, list[Requirement]] = {None: list(spec.requirements)}
-    requirements.update({str(k): list(v) for k, v in spec.groups.items()})
-    resolution = resolve(
-        requirements, target=target, source=BuiltSource(load_universe("basic")),
-        options=spec.resolution,
-    )
-    lock = build_lock(resolution, LockInputs.from_spec(spec), target)
-    return lockfile.loads(lockfile.dumps(lock))
+    return lockfile.loads(lock_text_for(spec_text, source=BuiltSource(load_universe("basic"))))
 
 
 @pytest.fixture(scope="module")

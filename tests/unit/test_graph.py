@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 from packaging.pylock import Pylock
-from packaging.requirements import Requirement
 
 from envspec import lockfile
 from envspec.errors import UserError
@@ -19,11 +17,7 @@ from envspec.graph import (
     render_tree,
     render_why,
 )
-from envspec.lock import LockInputs, build_lock
-from envspec.resolve import resolve
-from envspec.spec import parse_spec
-from tests.support.memory_source import MemorySource, make_target
-from tests.support.universe import load_universe
+from tests.support.locking import lock_text_for
 
 SPEC = """\
 python = ">=3.11"
@@ -36,16 +30,7 @@ docs = ["top", "lib-b"]
 
 def lock_for(spec_text: str, *, python: str = "3.11.7") -> Pylock:
     """Resolve a spec over the basic universe in memory and read the lock back as envspec would."""
-    spec = parse_spec(spec_text, path=Path("/p/envspec.toml"))
-    target = make_target(python, "linux")
-    requirements: dict[str | None, list[Requirement]] = {None: list(spec.requirements)}
-    requirements.update({str(k): list(v) for k, v in spec.groups.items()})
-    resolution = resolve(
-        requirements, target=target, source=MemorySource(load_universe("basic")),
-        options=spec.resolution,
-    )
-    lock = build_lock(resolution, LockInputs.from_spec(spec), target)
-    return lockfile.loads(lockfile.dumps(lock))
+    return lockfile.loads(lock_text_for(spec_text, python=python))
 
 
 @pytest.fixture(scope="module")
