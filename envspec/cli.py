@@ -151,7 +151,9 @@ class _Progress:
     def __call__(self, stage: str, done: int, total: int, nbytes: int) -> None:
         if not self.live:
             return
-        verb = {"download": "Downloading", "install": "Installing"}.get(stage, stage)
+        verb = {"download": "Downloading", "build": "Building", "install": "Installing"}.get(
+            stage, stage
+        )
         size = f" ({nbytes / 1048576:.1f} MiB)" if nbytes else ""
         print(f"\r\x1b[2K{verb} {done}/{total}{size}", end="", file=self.out.stderr, flush=True)
         self.shown = True
@@ -637,6 +639,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_build_output(out: Output) -> None:
+    """--verbose: every line a build backend prints, as it prints it (envspec.building logs them
+    to this logger and nowhere else)."""
+    import logging
+
+    class _Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            print(f"  | {record.getMessage()}", file=out.stderr, flush=True)
+
+    logger = logging.getLogger("envspec.build.output")
+    logger.handlers[:] = [_Lines()]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     """Run envspec with ``argv`` (without the program name); returns the exit code."""
@@ -651,6 +668,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     if handler is None:
         parser.print_help(out.stderr)
         return EXIT_USER
+    if out.verbosity > 0:
+        _show_build_output(out)
     try:
         if args.directory:
             try:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 if TYPE_CHECKING:  # the clean report of a vouched-for venv is built without packaging
     from packaging.utils import NormalizedName
 
-    from envspec.plan import Installed, Wanted
+    from envspec.plan import Action, Installed, Reason, Wanted
 
 __all__ = [
     "FINDING_KINDS",
@@ -42,6 +42,7 @@ FindingKind = Literal[
     "python-mismatch",
     "missing",
     "wrong-version",
+    "changed-source",
     "extraneous",
     "damaged",
     "modified-file",
@@ -69,6 +70,7 @@ _SECTIONS: dict[FindingKind, str] = {
     "python-mismatch": "Wrong Python:",
     "missing": "Missing packages (locked, not installed):",
     "wrong-version": "Wrong versions:",
+    "changed-source": "Installed from another source (or an outdated one):",
     "extraneous": "Extraneous packages (not in the lock):",
     "damaged": "Damaged packages (cannot be verified or uninstalled reliably):",
     "modified-file": "Modified files:",
@@ -84,6 +86,7 @@ _COUNTED: dict[FindingKind, tuple[str, str] | None] = {
     "python-mismatch": None,
     "missing": ("missing", "missing"),
     "wrong-version": ("wrong version", "wrong versions"),
+    "changed-source": ("changed source", "changed sources"),
     "extraneous": ("extraneous", "extraneous"),
     "damaged": ("damaged", "damaged"),
     "modified-file": ("modified file", "modified files"),
@@ -101,7 +104,8 @@ class Finding:
     """The normalised name of the distribution concerned; None for lock, venv and Python
     findings (and for a file no single distribution owns)."""
     expected: str | None = None
-    """What the lock or the RECORD says: a version, a Python specifier, a size or a sha256."""
+    """What the lock or the RECORD says: a version, a Python specifier, a size or a sha256, or
+    (``changed-source``) where the package comes from."""
     actual: str | None = None
     """What was found instead, in the same form; None when nothing was found."""
     path: str | None = None
@@ -133,6 +137,9 @@ class Finding:
         if kind == "wrong-version":
             line = f"{self.package} {self.expected} locked, {self.actual} installed"
             return f"{line} ({self.detail})" if self.detail else line
+        if kind == "changed-source":
+            line = f"{self.package} from {self.expected or 'the lock'}"
+            return f"{line}: {self.detail}" if self.detail else line
         if kind == "extraneous":
             line = f"{self.package} {self.actual}"
             return f"{line} ({self.detail})" if self.detail else line
@@ -267,6 +274,11 @@ def compare_packages(
 
     - ``missing``: locked, not installed (``expected`` the locked version);
     - ``wrong-version``: installed at another version (``expected`` locked, ``actual`` installed);
+    - ``changed-source``: at the locked version (or a local directory, which has none) but from
+      another source, or an outdated build of the local source, or editable when it should not
+      be (or the reverse): ``expected`` where the lock takes it from ("libs/mylib", a URL, "an
+      index"), ``actual`` where the installed one came from (its ``direct_url.json`` URL, "an
+      index"), ``detail`` what differs;
     - ``extraneous``: installed, not selected by the lock (``actual`` its version);
     - ``damaged``: at the locked version but without a readable RECORD or METADATA, or installed
       twice: a sync reinstalls it.
@@ -275,14 +287,14 @@ def compare_packages(
     usually means someone ran pip by hand in the venv. Sorted by name.
     """
     findings: list[Finding] = []
-    from envspec.plan import make_plan
+    from envspec.plan import SOURCE_REASONS, make_plan
 
     for action in make_plan(wanted, installed).actions:
         have = installed.get(action.name)
         who = _installed_by(have)
         if action.kind == "install":
             findings.append(
-                Finding(kind="missing", package=action.name, expected=str(action.new))
+                Finding(kind="missing", package=action.name, expected=_locked(action))
             )
         elif action.kind in ("upgrade", "downgrade"):
             findings.append(
@@ -298,18 +310,54 @@ def compare_packages(
             findings.append(
                 Finding(kind="extraneous", package=action.name, actual=str(action.old), detail=who)
             )
+        elif action.reason in SOURCE_REASONS and have is not None and action.wanted is not None:
+            findings.append(_changed_source(action.name, action.wanted, have, action.reason))
         else:  # reinstall: right version, but not to be trusted
             findings.append(
                 Finding(
                     kind="damaged",
                     package=action.name,
-                    expected=str(action.new),
+                    expected=_locked(action),
                     actual=str(action.old),
                     detail="its RECORD or METADATA is missing or unreadable, or it is installed "
                     "more than once",
                 )
             )
     return findings
+
+
+def _locked(action: Action) -> str:
+    """The locked version, or for a local directory (no version) where it comes from."""
+    if action.new is not None:
+        return str(action.new)
+    wanted = action.wanted
+    assert wanted is not None
+    return _source_of(wanted)
+
+
+def _source_of(wanted: Wanted) -> str:
+    return wanted.source_label or wanted.direct_url or "an index"
+
+
+def _changed_source(
+    name: NormalizedName, wanted: Wanted, installed: Installed, reason: Reason | None
+) -> Finding:
+    actual = installed.direct_url or "an index"
+    if reason == "now-editable":
+        detail = "it is installed not editable; the lock wants it editable"
+    elif reason == "no-longer-editable":
+        detail = "it is installed editable; the lock wants it not editable"
+    elif reason == "source-changed":
+        detail = "the local source changed since it was installed"
+    else:
+        detail = f"it was installed from {actual}"
+    return Finding(
+        kind="changed-source",
+        package=name,
+        expected=_source_of(wanted),
+        actual=actual,
+        detail=detail,
+    )
 
 
 def _installed_by(installed: Installed | None) -> str:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "cache_root"]
+__all__ = ["atomic_copy", "atomic_write_bytes", "atomic_write_text", "cache_root"]
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = False) -> None:
@@ -35,6 +35,27 @@ def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = False) -> Non
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_copy(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` so that readers see the old file or the whole new one (a
+    built wheel into the cache, or across file systems where a rename cannot go)."""
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as sink, open(source, "rb") as handle:
+            shutil.copyfileobj(handle, sink, 1 << 20)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
 
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:

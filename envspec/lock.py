@@ -12,13 +12,20 @@ Pure: builds and compares values; reading and writing TOML is ``envspec.lockfile
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
+from packaging.pylock import (
+    Package,
+    PackageArchive,
+    PackageDirectory,
+    PackageSdist,
+    PackageWheel,
+    Pylock,
+)
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -42,6 +49,7 @@ __all__ = [
     "locked_versions",
     "normalize_requirement",
     "recorded_inputs",
+    "source_digests",
     "stale_reasons",
     "target_environment",
 ]
@@ -82,6 +90,8 @@ class LockInputs:
     groups: Mapping[str, tuple[str, ...]]
     indexes: tuple[Mapping[str, Any], ...]
     resolution: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Project → where it comes from instead of an index (``Source.describe()``)."""
 
     @classmethod
     def from_spec(cls, spec: Spec) -> LockInputs:
@@ -113,16 +123,20 @@ class LockInputs:
             },
             indexes=tuple(indexes),
             resolution=resolution,
+            sources={str(name): source.describe() for name, source in spec.sources.items()},
         )
 
     def to_toml(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "python": self.python,
             "requirements": list(self.requirements),
             "groups": {name: list(reqs) for name, reqs in self.groups.items()},
             "indexes": [dict(index) for index in self.indexes],
             "resolution": dict(self.resolution),
         }
+        if self.sources:
+            data["sources"] = dict(sorted(self.sources.items()))
+        return data
 
     @classmethod
     def from_toml(cls, data: Mapping[str, Any]) -> LockInputs:
@@ -132,6 +146,7 @@ class LockInputs:
             groups={str(k): tuple(v) for k, v in dict(data.get("groups", {})).items()},
             indexes=tuple(dict(i) for i in data.get("indexes", ())),
             resolution=dict(data.get("resolution", {})),
+            sources={str(k): str(v) for k, v in dict(data.get("sources", {})).items()},
         )
 
     def differences(self, recorded: LockInputs) -> list[str]:
@@ -155,6 +170,12 @@ class LockInputs:
             old, new = recorded.resolution.get(key), self.resolution.get(key)
             if old != new:
                 found.append(f"resolution option {key!r} changed from {old!r} to {new!r}")
+        for name in sorted(set(self.sources) | set(recorded.sources)):
+            was, now = recorded.sources.get(name), self.sources.get(name)
+            if was != now:
+                found.append(
+                    f"the source of {name!r} changed from {was or 'an index'} to {now or 'an index'}"
+                )
         return found
 
 
@@ -197,6 +218,14 @@ def locked_versions(lock: Pylock) -> dict[NormalizedName, Version]:
     return {p.name: p.version for p in lock.packages if p.version is not None}
 
 
+def _locked_labels(lock: Pylock) -> dict[NormalizedName, Version | str]:
+    labels: dict[NormalizedName, Version | str] = dict(locked_versions(lock))
+    for package in lock.packages:
+        if package.version is None and package.directory is not None:
+            labels[package.name] = f"({package.directory.path})"
+    return labels
+
+
 def target_environment(target: Target) -> Marker:
     """The PEP 751 ``environments`` entry for a lock resolved for ``target``."""
     clauses = [f"{key} == {target.markers[key]!r}" for key in _ENVIRONMENT_KEYS]
@@ -227,6 +256,8 @@ def _group_marker(groups: Iterable[str]) -> Marker:
 
 
 def _package(resolved: ResolvedPackage, marker: Marker | None) -> Package:
+    if resolved.direct is not None:
+        return _direct_package(resolved, marker)
     wheels = [
         PackageWheel(**_file_entry_fields(f)) for f in resolved.files if f.kind == "wheel"
     ]
@@ -242,6 +273,55 @@ def _package(resolved: ResolvedPackage, marker: Marker | None) -> Package:
         sdist=sdist,
         wheels=wheels or None,
     )
+
+
+def _direct_package(resolved: ResolvedPackage, marker: Marker | None) -> Package:
+    """A PEP 751 ``archive`` or ``directory`` entry. A directory has no version (PEP 751: it
+    cannot be guaranteed to match the code); envspec records its inputs' digest instead."""
+    direct = resolved.direct
+    assert direct is not None
+    dependencies = [{"name": dep} for dep in sorted(resolved.dependencies)] or None
+    if direct.kind == "directory":
+        return Package(
+            name=resolved.name,
+            marker=marker,
+            requires_python=resolved.requires_python,
+            dependencies=dependencies,
+            directory=PackageDirectory(path=direct.location, editable=direct.editable),
+            tool={"envspec": {"source-digest": direct.digest}} if direct.digest else None,
+        )
+    file = direct.file
+    archive = PackageArchive(
+        url=None if direct.local else direct.location,
+        path=direct.location if direct.local else None,
+        size=file.size,
+        hashes={"sha256": file.sha256 or ""},
+    )
+    return Package(
+        name=resolved.name,
+        version=resolved.version,
+        marker=marker,
+        requires_python=resolved.requires_python,
+        dependencies=dependencies,
+        archive=archive,
+    )
+
+
+def source_digests(lock: Pylock) -> dict[NormalizedName, tuple[str, bool, str]]:
+    """Each local directory package of the lock → (its path as locked, editable, the digest the
+    lock recorded); what ``check`` and ``lock`` compare with the directory as it is now."""
+    found: dict[NormalizedName, tuple[str, bool, str]] = {}
+    for package in lock.packages:
+        if package.directory is None:
+            continue
+        tool = (package.tool or {}).get("envspec")
+        digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
+        found[package.name] = (
+            package.directory.path,
+            bool(package.directory.editable),
+            str(digest or ""),
+        )
+    return found
 
 
 def build_lock(resolution: Resolution, inputs: LockInputs, target: Target) -> Pylock:
@@ -278,8 +358,9 @@ class LockChange:
     """One package that differs between two locks: added (old None), removed (new None) or moved."""
 
     name: NormalizedName
-    old: Version | None
-    new: Version | None
+    old: Version | str | None
+    new: Version | str | None
+    """A version, or for a local directory (which PEP 751 locks without one) its path."""
 
     def __str__(self) -> str:
         if self.old is None:
@@ -290,8 +371,8 @@ class LockChange:
 
 
 def changes_between(old: Pylock | None, new: Pylock) -> list[LockChange]:
-    before = locked_versions(old) if old is not None else {}
-    after = locked_versions(new)
+    before = _locked_labels(old) if old is not None else {}
+    after = _locked_labels(new)
     changes = []
     for name in sorted(set(before) | set(after)):
         if before.get(name) != after.get(name):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple
 
 from envspec.errors import DriftFound, UserError
 from envspec.fsutil import cache_root
@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
+    from envspec.building import SourceBuilds
+    from envspec.direct import DirectPackage
     from envspec.drift import DriftReport
+    from envspec.freshness import FreshnessMemo
+    from envspec.index.source import IndexSource
     from envspec.lock import LockChange
     from envspec.plan import Plan, Wanted
     from envspec.pythons.discover import Interpreter
@@ -222,13 +226,13 @@ def lock_check(directory: Path, *, cache_dir: str | None = None) -> LockCheckRes
     existing = _read_lock(lock_path)
     if existing is None:
         raise DriftFound(f"There is no {LOCK_FILENAME} for {spec.path}.", hint="Run `envspec lock`.")
-    reasons = stale_reasons(spec, existing)
+    reasons = stale_reasons(spec, existing) or _local_source_changes(existing, lock_path.parent)
     if reasons:
         listing = "\n".join(f"  - {reason}" for reason in reasons)
         raise DriftFound(
             f"{lock_path} is stale for {spec.path}:\n{listing}", hint="Run `envspec lock`."
         )
-    memo.remember(lock_path, len(existing.packages))
+    _remember_fresh(memo, lock_path, existing)
     return LockCheckResult(path=lock_path, package_count=len(existing.packages))
 
 
@@ -264,12 +268,17 @@ def lock(
 
     spec = load_any_spec(spec_path)
     existing = _read_lock(lock_path)
-    if existing is not None and not freeing and not stale_reasons(spec, existing):
-        memo.remember(lock_path, len(existing.packages))
+    if (
+        existing is not None
+        and not freeing
+        and not stale_reasons(spec, existing)
+        and not _local_source_changes(existing, lock_path.parent)
+    ):
+        _remember_fresh(memo, lock_path, existing)
         return LockResult(lock_path, False, (), len(existing.packages), fresh_without_resolving=True)
     resolution, target = _resolve(
         spec,
-        lambda: _probe_for(spec, existing, python=python, cache_dir=cache_dir).target,
+        lambda: _probe_for(spec, existing, python=python, cache_dir=cache_dir),
         locked=locked_versions(existing) if existing is not None else {},
         upgrade=True if upgrade else frozenset(canonicalize_name(n) for n in upgrade_packages),
         cache_dir=cache_dir,
@@ -283,13 +292,20 @@ def lock(
         from envspec.fsutil import atomic_write_text
 
         atomic_write_text(lock_path, text, durable=True)
-    memo.remember(lock_path, len(new.packages))
+    _remember_fresh(memo, lock_path, new)
     return LockResult(
         path=lock_path,
         written=written,
         changes=tuple(changes_between(existing, new)),
         package_count=len(new.packages),
     )
+
+
+def _remember_fresh(memo: FreshnessMemo, lock_path: Path, lock: Pylock) -> None:
+    """Remember that spec and lock agree, unless the lock has local directories: their files
+    change without the spec or lock changing, so only a digest of them can tell."""
+    if not any(package.directory is not None for package in lock.packages):
+        memo.remember(lock_path, len(lock.packages))
 
 
 def _probe_for(
@@ -339,39 +355,95 @@ def _locked_python(lock: Pylock | None) -> str | None:
 
 def _resolve(
     spec: Spec,
-    find_target: Callable[[], Target],
+    find_probe: Callable[[], Probe],
     *,
     locked: Mapping[NormalizedName, Version],
     upgrade: bool | frozenset[NormalizedName],
     cache_dir: str | None,
     offline: bool,
 ) -> tuple[Resolution, Target]:
-    """Resolve the spec for the target ``find_target`` names (probing an interpreter).
+    """Resolve the spec for the interpreter ``find_probe`` names (probing it).
 
     The project pages of the spec's own requirements need no target, so their download starts
     first and overlaps the interpreter probe (and the import of the HTTP stack, which happens in
-    the fetching thread)."""
+    the fetching thread). Sources (paths and URLs) are materialised once the target is known:
+    building a directory's metadata runs its backend with the target interpreter."""
     from packaging.utils import canonicalize_name
 
+    from envspec.building import SourceBuilds
     from envspec.index.source import IndexSource
     from envspec.resolve import resolve
 
     requirements: dict[str | None, Sequence[Requirement]] = {None: spec.requirements}
     requirements.update({str(name): reqs for name, reqs in spec.groups.items()})
-    with IndexSource(spec.indexes, cache_dir=cache_root(cache_dir), offline=offline) as source:
-        source.prefetch(
-            sorted({canonicalize_name(r.name) for reqs in requirements.values() for r in reqs})
-        )
-        target = find_target()
-        resolution = resolve(
-            requirements,
-            target=target,
-            source=source,
-            options=spec.resolution,
-            locked=locked,
-            upgrade=upgrade,
-        )
-        return resolution, target
+    names = {canonicalize_name(r.name) for reqs in requirements.values() for r in reqs}
+    root = cache_root(cache_dir)
+    with IndexSource(spec.indexes, cache_dir=root, offline=offline) as source:
+        source.prefetch(sorted(names - set(spec.sources)))
+        probe = find_probe()
+        builds = SourceBuilds(probe=probe, cache_dir=root, options=spec.resolution)
+        builds.attach(source)
+        source.set_builder(builds)
+        try:
+            direct = _materialise(spec, source, builds)
+            resolution = resolve(
+                requirements,
+                target=probe.target,
+                source=source,
+                options=spec.resolution,
+                locked=locked,
+                upgrade=upgrade,
+                direct=direct,
+            )
+        finally:
+            builds.close()
+        return resolution, probe.target
+
+
+def _materialise(spec: Spec, source: IndexSource, builds: SourceBuilds) -> dict[NormalizedName, DirectPackage]:
+    if not spec.sources:
+        return {}
+    from envspec.build import source_digest
+    from envspec.direct import Materials, materialise
+
+    return materialise(
+        spec,
+        Materials(
+            download=source.download,
+            archive_metadata=builds.archive_metadata,
+            directory_metadata=builds.directory_metadata,
+            digest=lambda directory, editable: source_digest(directory, editable=editable),
+        ),
+    )
+
+
+def _local_source_changes(lock: Pylock, lock_dir: Path) -> list[str]:
+    """Local directories of the lock whose inputs changed since it was written (their digest
+    differs): the lock is stale for them, as it is for a changed spec."""
+    from envspec.lock import source_digests
+
+    found = source_digests(lock)
+    if not found:
+        return []
+    from pathlib import PurePosixPath
+
+    from envspec.build import SourceUnreadable, source_digest
+
+    reasons = []
+    for name, (path, editable, recorded) in sorted(found.items()):
+        directory = Path(lock_dir, *PurePosixPath(path).parts)
+        if not directory.is_dir():
+            reasons.append(f"the local source of {name!r} ({path}) no longer exists")
+            continue
+        try:
+            current = source_digest(directory, editable=editable)
+        except SourceUnreadable as error:
+            reasons.append(f"the local source of {name!r} ({path}) cannot be read: {error}")
+            continue
+        if current != recorded:
+            what = "its build configuration" if editable else "its files"
+            reasons.append(f"the local source of {name!r} ({path}) changed since it was locked ({what})")
+    return reasons
 
 
 # ── python ───────────────────────────────────────────────────────────────────────────────────
@@ -493,7 +565,21 @@ def vouching_state(
     site_packages = [purelib] if platlib == purelib else [purelib, platlib]
     if site_packages_fingerprint(site_packages) != state.fingerprint:
         return None
+    if state.local_sources and not _local_sources_unchanged(state.local_sources):
+        return None
     return venv_dir, state
+
+
+def _local_sources_unchanged(entries: Sequence[tuple[str, bool, str]]) -> bool:
+    from envspec.build import SourceUnreadable, source_digest
+
+    try:
+        return all(
+            source_digest(Path(directory), editable=editable) == digest
+            for directory, editable, digest in entries
+        )
+    except (SourceUnreadable, OSError):
+        return False
 
 
 def sync_is_noop(
@@ -553,8 +639,10 @@ def sync(
         existing = _read_lock(lock_path)
     assert existing is not None
 
+    from envspec.install import local_file, select_wanted
+
     probe = _probe_for(spec, existing, python=python, cache_dir=cache_dir)
-    selection = _select(existing, probe.target, wanted_groups, lock_path)
+    selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
     if selection is None:
         # the lock was resolved for another interpreter or platform than this machine's
         if frozen or locked:
@@ -569,7 +657,7 @@ def sync(
         )
         existing = _read_lock(lock_path)
         assert existing is not None
-        selection = _select(existing, probe.target, wanted_groups, lock_path)
+        selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
         assert selection is not None
 
     from envspec.venv.create import venv_problem
@@ -604,10 +692,10 @@ def sync(
                 # venv files are linked to the unpacked entries, so an edit made inside a venv
                 # may have reached them too: unpack the (sha256-verified) wheels again
                 for action in plan.to_install:
-                    if action.wanted is not None:
+                    if action.wanted is not None and action.wanted.sha256 is not None:
                         installer.forget(action.wanted.sha256)
-            wheels = _download(
-                spec, plan, cache_dir=cache_dir, offline=offline, progress=progress,
+            wheels = _obtain(
+                spec, plan, probe, cache_dir=cache_dir, offline=offline, progress=progress,
                 unpack=installer.unpacked,
             )
             _apply(plan, layout, wheels, installer=installer, progress=progress)
@@ -624,6 +712,11 @@ def sync(
                 layout=layout.as_dict(),
                 spec_fresh=not frozen,
                 packages=len(selection),
+                local_sources=tuple(
+                    (str(local_file(w.url)), w.editable, w.source_digest or "")
+                    for w in selection
+                    if w.kind == "directory"
+                ),
                 spec_stat=file_stat(spec.path),
                 lock_stat=file_stat(lock_path),
             ),
@@ -660,112 +753,33 @@ def _lock_environment(lock: Pylock) -> str:
     return "another environment"
 
 
-def _select(
-    lock: Pylock, target: Target, groups: Sequence[str], lock_path: Path
-) -> list[Wanted] | None:
-    """The wheels the lock selects for ``target`` and ``groups``; None when the lock was made for
-    another environment (its ``environments`` or ``requires-python`` exclude the target)."""
-    from packaging.markers import Environment
-    from packaging.pylock import PackageWheel, PylockSelectError
-
-    from envspec.plan import Wanted
-
-    environment = dict(target.markers)
-    if lock.environments and not any(m.evaluate(environment) for m in lock.environments):
-        return None
-    if lock.requires_python and not lock.requires_python.contains(
-        target.python_version, prereleases=True
-    ):
-        return None
-    try:
-        chosen = list(
-            lock.select(
-                environment=cast("Environment", environment),
-                tags=target.tags,
-                dependency_groups=groups,
-            )
-        )
-    except PylockSelectError as error:
-        raise UserError(f"{lock_path} cannot be installed here: {error}.") from None
-    wanted = []
-    for package, dist in chosen:
-        if not isinstance(dist, PackageWheel) or package.version is None:
-            kind = type(dist).__name__.removeprefix("Package").lower()
-            raise UserError(
-                f"{package.name} would have to be installed from its {kind}; building from "
-                "source is not supported yet in this version of envspec.",
-            )
-        sha256 = dist.hashes.get("sha256")
-        if not sha256:
-            raise UserError(
-                f"{lock_path} gives no sha256 for {dist.filename}; envspec installs only "
-                "files it can verify."
-            )
-        if dist.url:
-            url = dist.url
-        elif dist.path:
-            url = (lock_path.parent / dist.path).resolve().as_uri()
-        else:  # pragma: no cover - PackageWheel validation requires one of them
-            raise UserError(f"{lock_path} gives no url or path for {dist.filename}.")
-        wanted.append(
-            Wanted(
-                name=package.name,
-                version=package.version,
-                url=url,
-                filename=dist.filename,
-                sha256=sha256,
-                size=dist.size,
-            )
-        )
-    return wanted
-
-
-def _download(
+def _obtain(
     spec: Spec,
     plan: Plan,
+    probe: Probe,
     *,
     cache_dir: str | None,
     offline: bool,
     progress: ProgressCallback | None,
-    unpack: Callable[[Path, str], object] | None = None,
+    unpack: Callable[[Path, str | None], object] | None = None,
 ) -> dict[NormalizedName, Path]:
-    """Every wheel the plan installs, downloaded in parallel into the cache and verified (size
-    and sha256) before anything is installed: a mismatch raises and leaves the venv untouched.
-
-    ``unpack`` (the installer's unpacked-wheel cache) runs in the download threads as each wheel
-    arrives, so unzipping overlaps the network instead of following it; it writes only into the
-    cache, never into the venv."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Every wheel the plan installs, downloaded or built and verified before anything is
+    installed (see :func:`envspec.install.obtain_wheels`)."""
+    from envspec.building import SourceBuilds
     from envspec.index.source import IndexSource
-    from envspec.resolve.source import FileInfo
+    from envspec.install import obtain_wheels
 
-    actions = plan.to_install
-    total = len(actions)
-    found: dict[NormalizedName, Path] = {}
-    nbytes = 0
-    with IndexSource(spec.indexes, cache_dir=cache_root(cache_dir), offline=offline) as source:
-
-        def fetch(wanted: Wanted) -> tuple[NormalizedName, Path]:
-            info = FileInfo(
-                filename=wanted.filename,
-                url=wanted.url,
-                index_url="",
-                hashes={"sha256": wanted.sha256},
-                size=wanted.size,
+    root = cache_root(cache_dir)
+    with IndexSource(spec.indexes, cache_dir=root, offline=offline) as source:
+        builds = SourceBuilds(probe=probe, cache_dir=root, options=spec.resolution)
+        builds.attach(source)
+        source.set_builder(builds)
+        try:
+            return obtain_wheels(
+                plan.to_install, source=source, builds=builds, progress=progress, unpack=unpack
             )
-            path = source.download(info)
-            if unpack is not None:
-                unpack(path, wanted.sha256)
-            return wanted.name, path
-
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envspec-download") as pool:
-            for name, path in pool.map(fetch, [a.wanted for a in actions if a.wanted]):
-                found[name] = path
-                nbytes += path.stat().st_size
-                if progress is not None:
-                    progress("download", len(found), total, nbytes)
-    return found
+        finally:
+            builds.close()
 
 
 def _apply(
@@ -909,6 +923,7 @@ def check(
     findings.extend(
         Finding(kind="stale-lock", path=LOCK_FILENAME, detail=reason)
         for reason in stale_reasons(spec, existing)
+        or _local_source_changes(existing, lock_path.parent)
     )
 
     # 2. the venv: there, and of a Python the spec and the lock accept
@@ -922,13 +937,14 @@ def check(
     if problems:
         return report()  # a venv of another Python is recreated by a sync, not compared
 
+    from envspec.install import select_wanted
     from envspec.pythons.probe import probe_interpreter
     from envspec.venv.installed import read_installed
     from envspec.venv.layout import VenvLayout
 
     venv_python = venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     probe = probe_interpreter(venv_python, cache_dir=cache_root(cache_dir))
-    selection = _select(existing, probe.target, wanted_groups, lock_path)
+    selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
     if selection is None:
         findings.append(
             Finding(
@@ -1007,7 +1023,7 @@ def edit(
     existing = _read_lock(lock_path)
     resolution, target = _resolve(
         spec,
-        lambda: _probe_for(spec, existing, python=python, cache_dir=cache_dir).target,
+        lambda: _probe_for(spec, existing, python=python, cache_dir=cache_dir),
         locked=locked_versions(existing) if existing is not None else {},
         upgrade=frozenset(),
         cache_dir=cache_dir,

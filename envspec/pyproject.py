@@ -40,6 +40,7 @@ from envspec.spec import (
     Finding,
     group_name_clashes,
     read_spec_text,
+    source_findings,
     spec_error,
     syntax_problem,
 )
@@ -231,6 +232,8 @@ class _Assembly:
         if isinstance(resolution, dict) and isinstance(resolution.get("constraints"), list):
             path = (*_TOOL, "resolution", "constraints")
             yield from duplicate_requirements(path, resolution["constraints"])
+        for finding in source_findings(self.document):
+            yield Finding(path=self.where(finding.path), message=finding.message)
         indexes = self.document.get("index")
         if isinstance(indexes, list):
             for finding in duplicate_index_names(indexes):

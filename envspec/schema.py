@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
@@ -44,6 +44,7 @@ __all__ = [
     "load_schema",
     "parse_constraint",
     "parse_date_time_or_date",
+    "parse_direct_url",
     "parse_python_specifier",
     "parse_requirement",
     "schema_path",
@@ -133,11 +134,62 @@ def _reason(error: Exception) -> str:
 
 
 def parse_requirement(text: str) -> Requirement:
-    """A PEP 508 requirement; ValueError says why not."""
+    """A PEP 508 requirement; ValueError says why not (a ``name @ URL`` must be one envspec can
+    fetch: see :func:`parse_direct_url`)."""
     try:
-        return Requirement(text)
+        requirement = Requirement(text)
     except InvalidRequirement as error:
         raise ValueError(f"invalid requirement {text!r}: {_reason(error)}") from None
+    if requirement.url is not None:
+        try:
+            parse_direct_url(requirement.url)
+        except ValueError as error:
+            raise ValueError(f"invalid requirement {text!r}: {error}") from None
+    return requirement
+
+
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def parse_direct_url(text: str) -> tuple[str, str | None]:
+    """A direct reference's URL → (the URL without its fragment, the ``#sha256=`` digest or None).
+
+    Only what envspec can fetch and verify: http(s) URLs and absolute ``file:`` URLs. A relative
+    path is not a URL (PEP 508); it belongs in ``[sources]`` where it is relative to the spec.
+    """
+    parts, shown = _split_url(text, "the URL {shown!r}")
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
+            raise ValueError(f"the URL {shown!r} has no host")
+    elif parts.scheme == "file":
+        if not parts.path.startswith("/"):
+            raise ValueError(f"the file URL {shown!r} has no absolute path")
+    elif not parts.scheme or len(parts.scheme) == 1:  # "./libs/x", "libs/x", "C:\\x"
+        raise ValueError(
+            f"{shown!r} is a path, not a URL; put local paths in [sources] "
+            '(mylib = { path = "libs/mylib" }), where they are relative to the spec'
+        )
+    else:
+        raise ValueError(
+            f"the URL {shown!r} has the scheme {parts.scheme!r}; envspec fetches http, https "
+            "and file URLs (version-control URLs are not supported)"
+        )
+    sha256: str | None = None
+    if parts.fragment:
+        for item in parts.fragment.split("&"):
+            key, _, value = item.partition("=")
+            if key == "sha256" and _SHA256.fullmatch(value):
+                sha256 = value.lower()
+            elif key == "sha256":
+                raise ValueError(f"the URL {shown!r} has a malformed #sha256= (64 hex digits)")
+            elif key in ("md5", "sha1", "sha224", "sha384", "sha512"):
+                raise ValueError(
+                    f"the URL {shown!r} has a #{key}= hash; envspec verifies sha256 only "
+                    "(#sha256=<64 hex digits>)"
+                )
+            elif key not in ("egg",):
+                raise ValueError(f"the URL {shown!r} has an unsupported fragment {item!r}")
+    return parts._replace(fragment="").geturl(), sha256
 
 
 def parse_constraint(text: str) -> Requirement:
@@ -213,15 +265,23 @@ def parse_date_time_or_date(text: str) -> datetime:
         raise ValueError(f"invalid date-time {text!r}: {error}") from None
 
 
-def _parse_index_url(text: str) -> str:
+def _split_url(text: str, what: str) -> tuple[SplitResult, str]:
+    """``text`` split, and as it may be shown (credentials redacted); ValueError for whitespace
+    or a bad port. ``what`` names the URL in the message, with ``{shown!r}`` in it."""
     shown = redact_url(text) if "@" in text else text
+    named = what.format(shown=shown)
     if text != text.strip() or any(char.isspace() for char in text):
-        raise ValueError(f"invalid index URL {shown!r}: it contains whitespace")
+        raise ValueError(f"{named} contains whitespace")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as error:
-        raise ValueError(f"invalid index URL {shown!r}: {error}") from None
+        raise ValueError(f"{named} is invalid: {error}") from None
+    return parts, shown
+
+
+def _parse_index_url(text: str) -> str:
+    parts, shown = _split_url(text, "invalid index URL {shown!r}: it")
     if parts.scheme in ("http", "https"):
         if not parts.hostname:
             raise ValueError(f"invalid index URL {shown!r}: it has no host")
@@ -251,6 +311,7 @@ FORMAT_CHECKERS: Mapping[str, Callable[[str], str | None]] = {
     "pep440-specifier-or-version": _checker(parse_python_specifier),
     "date-time-or-date": _checker(parse_date_time_or_date),
     "index-url": _checker(_parse_index_url),
+    "direct-url": _checker(parse_direct_url),
 }
 """Each ``format`` the schema uses → a function returning why a string is wrong (None if fine)."""
 

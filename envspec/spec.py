@@ -19,13 +19,16 @@ file.
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Literal, cast
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -39,6 +42,7 @@ from envspec.schema import (
     json_compatible,
     parse_constraint,
     parse_date_time_or_date,
+    parse_direct_url,
     parse_python_specifier,
     parse_requirement,
     validate,
@@ -51,6 +55,7 @@ __all__ = [
     "Index",
     "LineLocator",
     "ResolutionOptions",
+    "Source",
     "Spec",
     "build_spec",
     "duplicate_index_names",
@@ -59,6 +64,7 @@ __all__ = [
     "load_spec",
     "parse_spec",
     "read_spec_text",
+    "source_findings",
     "spec_error",
     "syntax_problem",
 ]
@@ -94,6 +100,38 @@ class ResolutionOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """Where one project comes from instead of the indexes: a ``[sources]`` entry, or the URL of
+    a ``name @ URL`` requirement. Exactly one of ``url`` and ``path`` is set."""
+
+    url: str | None = None
+    """An http(s) or absolute file: URL, without its fragment."""
+    path: str | None = None
+    """As written: relative to the spec's directory unless absolute."""
+    editable: bool = False
+    sha256: str | None = None
+    """From the URL's ``#sha256=`` fragment: the download must match it."""
+
+    def local_path(self, project_dir: Path) -> Path | None:
+        """The absolute local file or directory this source names; None for a remote URL."""
+        if self.path is not None:
+            # a spec written on Windows ("libs\\mylib") names the same place everywhere
+            written = Path(*PureWindowsPath(self.path).parts) if "\\" in self.path else Path(self.path)
+            return Path(os.path.normpath(project_dir / written))
+        if self.url is not None and self.url.startswith("file:"):
+            return Path(url2pathname(unquote(urlsplit(self.url).path)))
+        return None
+
+    def describe(self) -> str:
+        """Canonical words for the lock's record of inputs and for messages."""
+        if self.path is not None:
+            shown = PurePosixPath(PureWindowsPath(self.path).as_posix()).as_posix()
+            return f"path {shown}" + (" (editable)" if self.editable else "")
+        assert self.url is not None
+        return f"url {self.url}" + (f"#sha256={self.sha256}" if self.sha256 else "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Spec:
     path: Path
     """The spec file it was read from (absolute)."""
@@ -104,6 +142,9 @@ class Spec:
     resolution: ResolutionOptions = ResolutionOptions()
     venv_path: Path = Path(".venv")
     """As written in the spec, relative to the spec's directory unless absolute."""
+    sources: Mapping[NormalizedName, Source] = field(default_factory=dict)
+    """Projects that come from a path or URL instead of an index: the ``[sources]`` table and
+    every ``name @ URL`` requirement."""
 
     @property
     def project_dir(self) -> Path:
@@ -252,6 +293,73 @@ def _cross_value_problems(document: Any) -> Iterator[Finding]:
     indexes = document.get("index")
     if isinstance(indexes, list):
         yield from duplicate_index_names(indexes)
+    yield from source_findings(document)
+
+
+def source_findings(document: Mapping[str, Any]) -> Iterator[Finding]:
+    """Sources that cannot be honoured: a table with both or neither of path and url, editable
+    on a URL, a source for a project nothing requires, and one project given two places.
+    Paths are the document's own; a pyproject.toml caller maps them to where they were written."""
+    required: dict[NormalizedName, list[tuple[KeyPath, Requirement]]] = {}
+    lists: list[tuple[KeyPath, Any]] = [(("requirements",), document.get("requirements"))]
+    groups = document.get("groups")
+    if isinstance(groups, dict):
+        lists.extend((("groups", name), value) for name, value in groups.items())
+    for list_path, items in lists:
+        if not isinstance(items, list):
+            continue
+        for position, item in enumerate(items):
+            try:
+                requirement = Requirement(item) if isinstance(item, str) else None
+            except ValueError:
+                continue
+            if requirement is not None:
+                name = canonicalize_name(requirement.name)
+                required.setdefault(name, []).append(((*list_path, position), requirement))
+    sources = document.get("sources")
+    named: set[NormalizedName] = set()
+    if isinstance(sources, dict):
+        for key, table in sources.items():
+            if not isinstance(table, dict):
+                continue
+            where: KeyPath = ("sources", key)
+            name = canonicalize_name(key)
+            named.add(name)
+            has_path, has_url = "path" in table, "url" in table
+            if has_path == has_url:
+                yield Finding(
+                    path=where,
+                    message=f"source {key!r} needs exactly one of 'path' and 'url'",
+                )
+            elif has_url and table.get("editable"):
+                yield Finding(
+                    path=(*where, "editable"),
+                    message=f"source {key!r} is a URL; only a local directory can be editable",
+                )
+            if name not in required:
+                yield Finding(
+                    path=where,
+                    message=f"source {key!r} is for a project that no requirement names; "
+                    f"add {key!r} to requirements or to a group",
+                )
+            for at, requirement in required.get(name, ()):
+                if requirement.url:
+                    yield Finding(
+                        path=at,
+                        message=f"{name!r} has a URL here and a [sources] entry; give it one place",
+                    )
+    urls: dict[NormalizedName, tuple[KeyPath, str]] = {}
+    for name, occurrences in required.items():
+        for at, requirement in occurrences:
+            if not requirement.url or name in named:
+                continue
+            first = urls.setdefault(name, (at, requirement.url))
+            if first[1] != requirement.url:
+                yield Finding(
+                    path=at,
+                    message=f"{name!r} comes from {first[1]!r} at {format_key_path(first[0])}; "
+                    "one project can come from one place only",
+                )
 
 
 def duplicate_requirements(list_path: KeyPath, items: list[Any]) -> Iterator[Finding]:
@@ -355,15 +463,37 @@ def build_spec(document: Mapping[str, Any], path: Path) -> Spec:
         ),
     )
     venv: Mapping[str, Any] = document.get("venv", {})
+    requirements = tuple(parse_requirement(item) for item in document.get("requirements", ()))
     return Spec(
         path=path.absolute(),
         python=parse_python_specifier(document["python"]),
-        requirements=tuple(parse_requirement(item) for item in document.get("requirements", ())),
+        requirements=requirements,
         groups=groups,
         indexes=indexes,
         resolution=options,
         venv_path=Path(venv.get("path", ".venv")),
+        sources=_sources(document.get("sources", {}), [requirements, *groups.values()]),
     )
+
+
+def _sources(
+    tables: Mapping[str, Mapping[str, Any]], lists: Iterable[Iterable[Requirement]]
+) -> dict[NormalizedName, Source]:
+    found: dict[NormalizedName, Source] = {}
+    for requirements in lists:
+        for requirement in requirements:
+            if requirement.url:
+                url, sha256 = parse_direct_url(requirement.url)
+                found[canonicalize_name(requirement.name)] = Source(url=url, sha256=sha256)
+    for key, table in tables.items():
+        if "url" in table:
+            url, sha256 = parse_direct_url(table["url"])
+            found[canonicalize_name(key)] = Source(url=url, sha256=sha256)
+        else:
+            found[canonicalize_name(key)] = Source(
+                path=table["path"], editable=bool(table.get("editable", False))
+            )
+    return dict(sorted(found.items()))
 
 
 # ── line numbers for key paths ───────────────────────────────────────────────────────────────

@@ -44,6 +44,7 @@ def hermetic_environment(
     os.environ["XDG_CACHE_HOME"] = str(home / "xdg-cache")
     os.environ["XDG_CONFIG_HOME"] = str(home / "xdg-config")
     os.environ["NETRC"] = str(home / "netrc")  # absent unless a test writes it
+    os.environ["PIP_CONFIG_FILE"] = os.devnull  # the machine's pip.conf adds local indexes
     os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
     if not request.node.get_closest_marker("network"):
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):

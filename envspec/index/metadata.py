@@ -301,7 +301,7 @@ class MetadataFetcher:
     ) -> None:
         self._client = client
         self._cache = cache
-        self._builder = builder or RefuseToBuild()
+        self.builder: MetadataBuilder = builder or RefuseToBuild()
         self._offline = offline
         self._download = download or (
             lambda file: download_file(client, cache, file, offline=offline)
@@ -409,4 +409,4 @@ class MetadataFetcher:
         data = sdist_pkg_info(path, file)
         if pkg_info_is_static(data):
             return data
-        return self._builder.build_metadata(path, file)
+        return self.builder.build_metadata(path, file)

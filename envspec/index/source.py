@@ -137,6 +137,11 @@ class IndexSource:
         self._downloads = _Memo()
         self._closed = False
 
+    def set_builder(self, builder: MetadataBuilder) -> None:
+        """Build sdists with ``builder`` from now on (it may need this source itself, to resolve
+        its build environments, so it can only be made after the source)."""
+        self._fetcher.builder = builder
+
     # -- PackageSource -----------------------------------------------------------------------
 
     def project(self, name: NormalizedName | str) -> ProjectFiles:

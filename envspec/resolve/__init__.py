@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -38,6 +39,9 @@ from envspec.resolve.reporter import RecordingReporter
 from envspec.resolve.source import FileInfo, PackageSource
 from envspec.spec import ResolutionOptions
 from envspec.target import Target
+
+if TYPE_CHECKING:
+    from envspec.direct import DirectPackage
 
 __all__ = ["ResolutionImpossible", "Resolution", "ResolvedPackage", "resolve"]
 
@@ -58,6 +62,9 @@ class ResolvedPackage:
     extras: frozenset[NormalizedName]
     """The extras of this package that something requested."""
     index_url: str
+    """Empty for a project from a path or URL source (``direct``)."""
+    direct: DirectPackage | None = None
+    """The project's path or URL source, when it does not come from an index."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +99,7 @@ def resolve(
     options: ResolutionOptions = ResolutionOptions(),
     locked: Mapping[NormalizedName, Version] = MappingProxyType({}),
     upgrade: bool | Collection[NormalizedName] = False,
+    direct: Mapping[NormalizedName, DirectPackage] = MappingProxyType({}),
 ) -> Resolution:
     """Resolve the base requirements (key None) and every group (key = its name) together.
 
@@ -101,7 +109,12 @@ def resolve(
     ``PackageNotFound`` through.
     """
     finder = CandidateFinder(
-        source=source, target=target, options=options, locked=locked, upgrade=upgrade
+        source=source,
+        target=target,
+        options=options,
+        locked=locked,
+        upgrade=upgrade,
+        fixed={name: (package.file, package.metadata) for name, package in direct.items()},
     )
     roots: dict[str | None, frozenset[NormalizedName]] = {}
     root_requirements: list[PackageRequirement] = []
@@ -116,7 +129,7 @@ def resolve(
             names.add(converted.name)
             user_order.setdefault(converted.identifier, len(user_order))
         roots[group] = frozenset(names)
-    source.prefetch(sorted({r.name for r in root_requirements}), finder.speculate_project)
+    finder.prefetch({r.name for r in root_requirements})
 
     reporter = RecordingReporter()
     resolver: Resolver[ResolverRequirement, Candidate, Identifier] = Resolver(
@@ -131,6 +144,7 @@ def resolve(
             target=target,
             versions={name: finder.versions(name).keys() for name in finder.rejections},
             rejections=finder.rejections,
+            sourced=frozenset(direct),
         ) from None
     except ResolutionTooDeep:
         raise ResolutionImpossible(
@@ -161,5 +175,6 @@ def resolve(
             dependencies=frozenset(dependencies[candidate.name]),
             extras=frozenset(extras[candidate.name]),
             index_url=candidate.index_url,
+            direct=direct.get(candidate.name),
         )
     return Resolution(packages=MappingProxyType(packages), roots=MappingProxyType(roots))

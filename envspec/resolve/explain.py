@@ -58,6 +58,8 @@ class _Explainer:
     target: Target
     versions: Mapping[NormalizedName, Iterable[Version]]
     rejections: Mapping[NormalizedName, Mapping[Version, str]]
+    sourced: frozenset[NormalizedName] = frozenset()
+    """Projects from a path or URL source: they have one version, not an index's list."""
 
     def python_mismatch(self, requirement: PythonRequirement) -> str:
         return (
@@ -129,6 +131,8 @@ class _Explainer:
         more = len(versions) - _MAX_VERSIONS_SHOWN
         if more > 0:
             shown.append(f"and {more} older")
+        if name in self.sourced:
+            return f"{name} comes from its source in the spec: {', '.join(shown)}."
         return f"Versions of {name} on the index: {', '.join(shown)}."
 
 
@@ -139,10 +143,15 @@ def explain_conflict(
     target: Target,
     versions: Mapping[NormalizedName, Iterable[Version]],
     rejections: Mapping[NormalizedName, Mapping[Version, str]],
+    sourced: frozenset[NormalizedName] = frozenset(),
 ) -> ResolutionImpossible:
     """Build the error for resolvelib's ``ResolutionImpossible(causes)``."""
     explainer = _Explainer(
-        reporter=reporter, target=target, versions=versions, rejections=rejections
+        reporter=reporter,
+        target=target,
+        versions=versions,
+        rejections=rejections,
+        sourced=sourced,
     )
     chains = [(explainer.chain(information), information) for information in causes]
     # Chains that start at the base requirements first, then groups in the order they were written.

@@ -20,6 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from envspec.errors import UserError
 from envspec.resolve.candidates import (
     PackageCandidate,
     PackageRequirement,
@@ -39,7 +40,22 @@ from envspec.resolve.source import (
 from envspec.spec import ResolutionOptions
 from envspec.target import Target
 
-__all__ = ["CandidateFinder"]
+__all__ = ["CandidateFinder", "TransitiveDirectReference"]
+
+
+class TransitiveDirectReference(UserError):
+    """A dependency names a URL: envspec takes direct references only from the spec, where the
+    user chose them, never from a package's metadata (where they would bypass the indexes)."""
+
+    def __init__(self, candidate: PackageCandidate, requirement: PackagingRequirement) -> None:
+        name = canonicalize_name(requirement.name)
+        super().__init__(
+            f"{candidate.name} {candidate.version} depends on {str(requirement)!r}, a direct "
+            "reference; envspec follows direct references only when the spec itself names them.",
+            hint=f"If you trust it, add it to the spec's [sources] ({name} = {{ url = "
+            f"\"{requirement.url}\" }}) and {name!r} to the requirements.",
+        )
+        self.name = name
 
 
 @dataclass(slots=True, kw_only=True)
@@ -51,6 +67,8 @@ class CandidateFinder:
     options: ResolutionOptions
     locked: Mapping[NormalizedName, Version] = field(default_factory=dict)
     upgrade: bool | Collection[NormalizedName] = False
+    fixed: Mapping[NormalizedName, tuple[FileInfo, CandidateMetadata]] = field(default_factory=dict)
+    """Projects from a path or URL source: their one file and its metadata, known beforehand."""
 
     rejections: dict[NormalizedName, dict[Version, str]] = field(default_factory=dict)
     """name → version → why it was not offered (the last reason seen)."""
@@ -82,11 +100,24 @@ class CandidateFinder:
     def project(self, name: NormalizedName) -> ProjectFiles:
         """The project's files (raises PackageNotFound, which the caller lets through)."""
         if name not in self._projects:
-            self._projects[name] = self.source.project(name)
+            if name in self.fixed:
+                file = self.fixed[name][0]
+                self._projects[name] = ProjectFiles(name=name, index_url="", files=(file,))
+            else:
+                self._projects[name] = self.source.project(name)
         return self._projects[name]
+
+    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+        """Start fetching the index pages of ``names`` (not of projects with a fixed source)."""
+        wanted = sorted(name for name in names if name not in self.fixed)
+        if wanted:
+            self.source.prefetch(wanted, self.speculate_project)
 
     def versions(self, name: NormalizedName) -> dict[Version, tuple[FileInfo, ...]]:
         """Every version the index lists for ``name``, with its files (any eligibility)."""
+        if name not in self._files_by_version and name in self.fixed:
+            file, metadata = self.fixed[name]
+            self._files_by_version[name] = {metadata.version: (file,)}
         if name not in self._files_by_version:
             grouped: dict[Version, list[FileInfo]] = {}
             for file in self.project(name).files:
@@ -144,6 +175,9 @@ class CandidateFinder:
         Lazy because a popular project lists thousands of versions and the resolver almost always
         takes one of the first few: each version's files are judged only when it is reached.
         """
+        if name in self.fixed:
+            yield from self._fixed_candidate(name, extras, requirements, incompatible)
+            return
         specifiers = [r.specifier for r in requirements]
         constraints = self.constraints.get(name, ())
         pins = [s for s in specifiers if is_pin(s)]
@@ -215,9 +249,36 @@ class CandidateFinder:
             if made is not None:
                 yield made
 
+    def _fixed_candidate(
+        self,
+        name: NormalizedName,
+        extras: frozenset[NormalizedName],
+        requirements: Sequence[PackageRequirement],
+        incompatible: Collection[object],
+    ) -> Iterator[PackageCandidate]:
+        """The one candidate of a project with a path or URL source, if every requirement and
+        constraint admits its version (pre-releases included: the user chose this source)."""
+        file, metadata = self.fixed[name]
+        version = metadata.version
+        specifiers = [r.specifier for r in requirements]
+        specifiers.extend(self.constraints.get(name, ()))
+        failed = next((s for s in specifiers if not s.contains(version, prereleases=True)), None)
+        if failed is not None:
+            self.rejections.setdefault(name, {})[version] = (
+                f"its source ({file.url}) provides {version}, which {name}{failed} excludes"
+            )
+            return
+        made = PackageCandidate(
+            name=name, version=version, extras=extras, files=(file,), best_file=file, index_url=""
+        )
+        if made not in incompatible:
+            yield made
+
     # -- get_dependencies -----------------------------------------------------------------------
     def metadata(self, candidate: PackageCandidate) -> CandidateMetadata:
         key = (candidate.name, candidate.version)
+        if key not in self._metadata and candidate.name in self.fixed:
+            self._metadata[key] = self.fixed[candidate.name][1]
         if key not in self._metadata:
             metadata = self.source.metadata(candidate.best_file)
             if canonicalize_name(metadata.name) != candidate.name or (
@@ -255,6 +316,8 @@ class CandidateFinder:
             if self.target.evaluate(requirement.marker, sorted(candidate.extras)):
                 if candidate.extras and self.target.evaluate(requirement.marker):
                     continue  # the base candidate already depends on it
+                if requirement.url and canonicalize_name(requirement.name) not in self.fixed:
+                    raise TransitiveDirectReference(candidate, requirement)
                 found.append(self.package_requirement(requirement))
         if metadata.requires_python is not None and not candidate.extras:
             found.append(PythonRequirement(specifier=metadata.requires_python))
@@ -262,8 +325,7 @@ class CandidateFinder:
         self._dependencies[candidate] = result
         names = {r.name for r in result if isinstance(r, PackageRequirement)}
         names.discard(candidate.name)
-        if names:
-            self.source.prefetch(sorted(names), self.speculate_project)
+        self.prefetch(names)
         return result
 
     # -- speculation (runs in the source's background threads) -----------------------------------
@@ -295,8 +357,7 @@ class CandidateFinder:
             if self.target.evaluate(requirement.marker)
         }
         names.discard(metadata.name)
-        if names:
-            self.source.prefetch(sorted(names), self.speculate_project)
+        self.prefetch(names)
 
     @staticmethod
     def package_requirement(

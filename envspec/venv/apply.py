@@ -20,6 +20,15 @@ touched distribution as absent, damaged or extraneous, never as intact.* How eac
   is cleared before and written after a sync by the caller, so the no-op path never trusts a venv
   that a killed sync left behind.
 
+A package installed from a URL or a local path (``Wanted.direct_url``) gets PEP 610's
+``direct_url.json`` in its dist-info, and one built from a local directory envspec's
+``ENVSPEC_SOURCE`` (the lock's digest of that source): :func:`dist_info_files` makes them, every
+installer writes them like INSTALLER (listed in RECORD with their hashes, before RECORD), and the
+journal lists them. That is how the next sync (``envspec.venv.installed``) knows where a package
+came from. A wheel built from an sdist or a directory is installed like any other wheel (an
+editable one, PEP 660, is an ordinary wheel holding a ``.pth`` file or an import hook); only its
+digest is not the lock's, so it is never passed to the installer as verified.
+
 Installs run in a small thread pool, biggest wheel first: they are I/O bound (a venv of 40 wheels
 is ~7600 hard links and ~3800 mkdir calls) and independent once the removals are done.
 Bytecode is not compiled (Python compiles on first import), which is most of what makes pip slow.
@@ -45,6 +54,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from installer import install
@@ -64,9 +74,11 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError
 from envspec.fsutil import atomic_write_text
-from envspec.plan import Action, Plan
+from envspec.plan import Action, Plan, Wanted
 from envspec.venv.installed import (
+    DIRECT_URL_FILE,
     JOURNAL_DIRNAME,
+    SOURCE_DIGEST_FILE,
     RecordUnreadable,
     find_dist_infos,
     read_record,
@@ -85,6 +97,7 @@ __all__ = [
     "WheelInstallFailed",
     "WheelInstaller",
     "apply_plan",
+    "dist_info_files",
     "planned_paths",
     "recover_interrupted",
     "uninstall",
@@ -93,6 +106,9 @@ __all__ = [
 INSTALLER_NAME = "envspec"
 """Written to every installed distribution's INSTALLER file."""
 MAX_INSTALL_THREADS = 4
+
+_NO_EXTRA: Mapping[str, bytes] = MappingProxyType({})
+_RESERVED_DIST_INFO = frozenset({"RECORD", "INSTALLER", "METADATA", "WHEEL"})
 
 
 class WheelInstallFailed(OutsideWorldError):
@@ -115,15 +131,24 @@ class WheelInstaller(Protocol):
     project it must contain (raise :class:`WheelInstallFailed` otherwise). The project is not
     installed when this is called (no dist-info of it exists), but stray files of an interrupted
     earlier attempt may: overwrite them. The installed dist-info must hold METADATA, INSTALLER
-    ("envspec") and a RECORD written *last*, listing every file written (console scripts included),
-    paths relative to the site-packages directory. Called from several threads at once, for
-    different projects.
+    ("envspec"), every ``extra_dist_info`` file, and a RECORD written *last*, listing every file
+    written (console scripts and extra files included), paths relative to the site-packages
+    directory. Called from several threads at once, for different projects.
     """
 
     def install(
-        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None = None
+        self,
+        wheel: Path,
+        layout: VenvLayout,
+        *,
+        name: NormalizedName,
+        sha256: str | None = None,
+        extra_dist_info: Mapping[str, bytes] = _NO_EXTRA,
     ) -> None:
-        """``sha256``: the wheel's digest when the caller already verified it (saves a re-hash)."""
+        """``sha256``: the wheel's digest when the caller already verified it (saves a re-hash).
+        ``extra_dist_info``: file name → content, written into the dist-info like INSTALLER
+        (``direct_url.json``, ``ENVSPEC_SOURCE``); :func:`apply_plan` passes it only when
+        non-empty, so an installer that never needs it may omit the keyword."""
         ...
 
 
@@ -137,8 +162,15 @@ class InstallerLibrary:
         self._umask = _read_umask()
 
     def install(
-        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None = None
+        self,
+        wheel: Path,
+        layout: VenvLayout,
+        *,
+        name: NormalizedName,
+        sha256: str | None = None,
+        extra_dist_info: Mapping[str, bytes] = _NO_EXTRA,
     ) -> None:
+        _check_extra_names(extra_dist_info)
         try:
             with WheelFile.open(wheel) as source:
                 found = canonicalize_name(source.distribution)
@@ -153,7 +185,8 @@ class InstallerLibrary:
                     overwrite_existing=True,
                     umask=self._umask,
                 )
-                install(source, destination, {"INSTALLER": f"{INSTALLER_NAME}\n".encode()})
+                metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode(), **extra_dist_info}
+                install(source, destination, metadata)
         except WheelInstallFailed:
             raise
         except (InstallerError, zipfile.BadZipFile, ValueError, KeyError) as error:
@@ -248,9 +281,18 @@ class CachedUnpackInstaller:
         self._umask = _read_umask()
 
     def install(
-        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None = None
+        self,
+        wheel: Path,
+        layout: VenvLayout,
+        *,
+        name: NormalizedName,
+        sha256: str | None = None,
+        extra_dist_info: Mapping[str, bytes] = _NO_EXTRA,
     ) -> None:
-        self._install_prepared(self._prepare(wheel, layout, name=name, sha256=sha256))
+        prepared = self._prepare(
+            wheel, layout, name=name, sha256=sha256, extra_dist_info=extra_dist_info
+        )
+        self._install_prepared(prepared)
 
     def forget(self, sha256: str) -> None:
         """Drop the entry of the wheel with this digest; the next install unpacks it afresh."""
@@ -285,10 +327,17 @@ class CachedUnpackInstaller:
     # manifest (no second read of the wheel) between them.
 
     def _prepare(
-        self, wheel: Path, layout: VenvLayout, *, name: NormalizedName, sha256: str | None
+        self,
+        wheel: Path,
+        layout: VenvLayout,
+        *,
+        name: NormalizedName,
+        sha256: str | None,
+        extra_dist_info: Mapping[str, bytes] = _NO_EXTRA,
     ) -> _PreparedInstall:
         """Unpack (when not cached yet) and load the install manifest; nothing in the venv is
         touched. :class:`WheelInstallFailed` for a wheel that is invalid or of another project."""
+        _check_extra_names(extra_dist_info)
         try:
             entry = self.unpacked(wheel, sha256)
             manifest = _load_install_manifest(entry)
@@ -309,6 +358,7 @@ class CachedUnpackInstaller:
             manifest=manifest,
             roots=schemes,
             interpreter=str(layout.python),
+            extra_dist_info=dict(extra_dist_info),
         )
 
     def _install_prepared(self, prepared: _PreparedInstall) -> None:
@@ -363,18 +413,12 @@ class CachedUnpackInstaller:
             link=self._link,
         )
 
-        installer_path = f"{dist_info}/INSTALLER"
-        installer_data = f"{INSTALLER_NAME}\n".encode()
         root = roots[root_scheme]
-        _write_generated(root + sep + installer_path.replace("/", sep), installer_data, None)
-        rows.append(
-            (
-                installer_path,
-                prefixes[root_scheme] + installer_path,
-                _record_hash(installer_data),
-                str(len(installer_data)),
-            )
-        )
+        generated = {"INSTALLER": f"{INSTALLER_NAME}\n".encode(), **prepared.extra_dist_info}
+        for filename, data in generated.items():  # installer's additional_metadata
+            path = f"{dist_info}/{filename}"
+            _write_generated(root + sep + path.replace("/", sep), data, None)
+            rows.append((path, prefixes[root_scheme] + path, _record_hash(data), str(len(data))))
         record_path = f"{dist_info}/RECORD"
         rows.append((record_path, prefixes[root_scheme] + record_path, "", ""))
         rows.sort(key=_first)
@@ -453,6 +497,8 @@ class _PreparedInstall:
     roots: dict[str, str]
     """scheme → absolute directory, for this venv and project."""
     interpreter: str
+    extra_dist_info: dict[str, bytes]
+    """File name → content, written into the dist-info after INSTALLER (direct_url.json, ...)."""
 
     def planned_paths(self) -> list[str]:
         """Every absolute path the install may write (for the journal)."""
@@ -465,6 +511,7 @@ class _PreparedInstall:
         root = roots[self.manifest["root_scheme"]]
         dist_info = self.manifest["dist_info"]
         paths.append(root + sep + dist_info + sep + "INSTALLER")
+        paths.extend(root + sep + dist_info + sep + extra for extra in self.extra_dist_info)
         paths.append(root + sep + dist_info + sep + "RECORD")
         scripts = roots["scripts"]
         for script, _, _, _ in self.manifest["entry_points"]:
@@ -820,13 +867,18 @@ def _read_journal(layout: VenvLayout, journal: Path) -> list[Path]:
     return [Path(os.path.normpath(layout.root / p)) for p in paths if isinstance(p, str) and p]
 
 
-def planned_paths(wheel: Path, layout: VenvLayout, name: str) -> list[Path]:
+def planned_paths(
+    wheel: Path, layout: VenvLayout, name: str, extra_dist_info: Iterable[str] = ()
+) -> list[Path]:
     """Every path installing ``wheel`` into ``layout`` may write, from the archive's file list
-    and its ``entry_points.txt`` (console and GUI scripts, with the Windows launcher variants)."""
-    return [Path(p) for p in _planned(wheel, layout, name)]
+    and its ``entry_points.txt`` (console and GUI scripts, with the Windows launcher variants),
+    plus the generated dist-info files (INSTALLER and the ``extra_dist_info`` names)."""
+    return [Path(p) for p in _planned(wheel, layout, name, extra_dist_info)]
 
 
-def _planned(wheel: Path, layout: VenvLayout, name: str) -> list[str]:
+def _planned(
+    wheel: Path, layout: VenvLayout, name: str, extra_dist_info: Iterable[str] = ()
+) -> list[str]:
     # strings, not pathlib: this runs for every file of every wheel of a sync
     with zipfile.ZipFile(wheel) as archive:
         members = [m for m in archive.namelist() if not m.endswith("/")]
@@ -853,6 +905,8 @@ def _planned(wheel: Path, layout: VenvLayout, name: str) -> list[str]:
                 paths.append(schemes.get(scheme, root) + sep + inner.replace("/", sep))
                 continue
         paths.append(root + sep + member.replace("/", sep))
+    for generated in ("INSTALLER", *extra_dist_info):
+        paths.append(root + sep + dist_info + sep + generated)
     if entry_points:
         scripts = schemes["scripts"]
         for script, _, _, _ in parse_entrypoints(entry_points):
@@ -929,6 +983,11 @@ def apply_plan(
     ``progress`` is called in the calling thread once per finished action. On the first failing
     install the others still running finish, none is started, the failed one is cleaned away and
     its :class:`WheelInstallFailed` is raised; the venv is then left for the next sync to complete.
+
+    A package whose wanted ``kind`` is not ``"wheel"`` was built from source: its wheel's digest
+    is not the lock's, so none is passed to the installer (which hashes the wheel itself when it
+    needs to). A package with a ``direct_url`` or ``source_digest`` gets the dist-info files
+    :func:`dist_info_files` makes.
     """
     to_install = plan.to_install
     missing = sorted(a.name for a in to_install if a.name not in wheels)
@@ -951,7 +1010,8 @@ def apply_plan(
                 wheels[a.name],
                 layout,
                 a.name,
-                a.wanted.sha256 if a.wanted is not None else None,
+                _verified_sha256(a.wanted),
+                dist_info_files(a.wanted) if a.wanted is not None else _NO_EXTRA,
             ): a
             for a in _largest_first(to_install, wheels)
         }
@@ -993,22 +1053,67 @@ def _largest_first(
     return sorted(actions, key=lambda a: (-size(a), a.name))
 
 
+def _verified_sha256(wanted: Wanted | None) -> str | None:
+    """The digest the downloaded wheel was verified against, when the installed wheel is that
+    download (not a wheel built from an sdist or a directory)."""
+    if wanted is None or wanted.kind != "wheel":
+        return None
+    return wanted.sha256
+
+
+def dist_info_files(wanted: Wanted) -> dict[str, bytes]:
+    """The files envspec adds to the dist-info of ``wanted`` besides INSTALLER: PEP 610's
+    ``direct_url.json`` (compact JSON) when it comes from a URL or a local path, and
+    ``ENVSPEC_SOURCE`` (the lock's digest of its local source and a newline) when it has one."""
+    files: dict[str, bytes] = {}
+    if wanted.direct_url is not None:
+        document: dict[str, Any] = {"url": wanted.direct_url}
+        if wanted.kind == "directory":
+            document["dir_info"] = {"editable": True} if wanted.editable else {}
+        elif wanted.sha256:
+            document["archive_info"] = {
+                "hashes": {"sha256": wanted.sha256},
+                "hash": f"sha256={wanted.sha256}",
+            }
+        else:
+            document["archive_info"] = {}
+        files[DIRECT_URL_FILE] = json.dumps(document, separators=(",", ":")).encode()
+    if wanted.source_digest is not None:
+        files[SOURCE_DIGEST_FILE] = f"{wanted.source_digest}\n".encode()
+    return files
+
+
+def _check_extra_names(extra_dist_info: Mapping[str, bytes]) -> None:
+    for filename in extra_dist_info:
+        if (
+            not filename
+            or filename in _RESERVED_DIST_INFO
+            or "/" in filename
+            or "\\" in filename
+            or filename in (".", "..")
+        ):
+            raise ValueError(f"not a file name an installer may add to a dist-info: {filename!r}")
+
+
 def _install_one(
     installer: WheelInstaller,
     wheel: Path,
     layout: VenvLayout,
     name: NormalizedName,
     sha256: str | None = None,
+    extra_dist_info: Mapping[str, bytes] = _NO_EXTRA,
 ) -> None:
     cached = installer if isinstance(installer, CachedUnpackInstaller) else None
     prepared: _PreparedInstall | None = None
     if cached is not None:
         # the journal from the cache entry's manifest: no second read of the wheel
-        prepared = cached._prepare(wheel, layout, name=name, sha256=sha256)
+        prepared = cached._prepare(
+            wheel, layout, name=name, sha256=sha256, extra_dist_info=extra_dist_info
+        )
         paths = prepared.planned_paths()
     else:
         try:
-            paths = _planned(wheel, layout, name)
+            paths = _planned(wheel, layout, name, extra_dist_info)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
     _write_journal(layout, name, paths)
@@ -1017,7 +1122,12 @@ def _install_one(
             cached._install_prepared(prepared)  # makes its own directories, parents first
         else:
             _make_parent_directories(layout, paths)
-            installer.install(wheel, layout, name=name, sha256=sha256)
+            if extra_dist_info:
+                installer.install(
+                    wheel, layout, name=name, sha256=sha256, extra_dist_info=extra_dist_info
+                )
+            else:  # an installer written before extra_dist_info existed still works
+                installer.install(wheel, layout, name=name, sha256=sha256)
     except BaseException:
         uninstall(layout, name)  # removes the half-written files and the journal
         raise

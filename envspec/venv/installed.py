@@ -7,13 +7,21 @@ distribution without a readable RECORD, or without METADATA, cannot be uninstall
 reliably, so it is reported ``damaged`` and the planner reinstalls (or removes) it. envspec's own
 installs and uninstalls are ordered so that an interrupted one always leaves exactly that mark (see
 ``envspec.venv.apply``).
+
+Where a distribution came from matters too once packages can be installed from a URL or a local
+directory: PEP 610's ``direct_url.json`` says so (its URL, whether editable), and envspec's own
+``ENVSPEC_SOURCE`` holds the digest of the local source it was built from. Both are read only when
+the distribution's RECORD (read anyway, to know it is intact) lists them: no file is opened that
+does not exist, which keeps this hot path of every sync as cheap as it was.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +36,9 @@ from envspec.venv.layout import VenvLayout
 from envspec.venv.state import site_packages_fingerprint
 
 __all__ = [
+    "DIRECT_URL_FILE",
     "JOURNAL_DIRNAME",
+    "SOURCE_DIGEST_FILE",
     "UNKNOWN_VERSION",
     "RecordEntry",
     "RecordUnreadable",
@@ -48,6 +58,12 @@ also marked damaged, so the planner replaces it whatever the lock says."""
 JOURNAL_DIRNAME = ".envspec-pending"
 """``<venv>/.envspec-pending/<name>.json``: written by ``envspec.venv.apply`` before installing a
 project, deleted once the install completed; a leftover one marks an interrupted install."""
+
+DIRECT_URL_FILE = "direct_url.json"
+"""PEP 610: in a dist-info, where a distribution installed from a URL or a local path came from."""
+
+SOURCE_DIGEST_FILE = "ENVSPEC_SOURCE"
+"""In a dist-info: the lock's digest of the local source directory the wheel was built from."""
 
 _DIST_INFO = ".dist-info"
 
@@ -137,12 +153,7 @@ def read_installed(layout: VenvLayout) -> dict[NormalizedName, Installed]:
         if installed is None:
             continue
         if installed.name in found:
-            installed = Installed(
-                name=installed.name,
-                version=installed.version,
-                installer=installed.installer,
-                damaged=True,
-            )
+            installed = dataclasses.replace(installed, damaged=True)
         found[installed.name] = installed
     for name in _journal_names(layout):
         if name not in found:
@@ -251,13 +262,72 @@ def _read_dist_info(dist_info: Path) -> Installed | None:
                 damaged = True
     if version is None:
         version, damaged = UNKNOWN_VERSION, True
+    listed: set[str] = set()
     try:
-        read_record(dist_info)
+        entries = read_record(dist_info)
     except RecordUnreadable:
-        damaged = True
-    return Installed(
-        name=name, version=version, installer=_read_installer(dist_info), damaged=damaged
+        damaged = True  # reinstalled whatever its source: not worth reading
+    else:
+        listed = _listed_source_files(dist_info.name, entries)
+    direct_url, editable = (
+        _read_direct_url(dist_info / DIRECT_URL_FILE)
+        if DIRECT_URL_FILE in listed
+        else (None, False)
     )
+    source_digest = (
+        _read_source_digest(dist_info / SOURCE_DIGEST_FILE)
+        if SOURCE_DIGEST_FILE in listed
+        else None
+    )
+    return Installed(
+        name=name,
+        version=version,
+        installer=_read_installer(dist_info),
+        damaged=damaged,
+        direct_url=direct_url,
+        editable=editable,
+        source_digest=source_digest,
+    )
+
+
+def _listed_source_files(dist_info_name: str, entries: list[RecordEntry]) -> set[str]:
+    """Which of ``direct_url.json`` and ``ENVSPEC_SOURCE`` the RECORD lists in the dist-info."""
+    wanted = {
+        f"{dist_info_name}/{DIRECT_URL_FILE}": DIRECT_URL_FILE,
+        f"{dist_info_name}/{SOURCE_DIGEST_FILE}": SOURCE_DIGEST_FILE,
+    }
+    found: set[str] = set()
+    for entry in entries:
+        if entry.path.endswith((DIRECT_URL_FILE, SOURCE_DIGEST_FILE)):
+            key = wanted.get(entry.path.replace("\\", "/"))
+            if key is not None:
+                found.add(key)
+    return found
+
+
+def _read_direct_url(path: Path) -> tuple[str | None, bool]:
+    """(url, editable) of a PEP 610 ``direct_url.json``; (None, False) when it is missing or
+    malformed (treated as absent: the package then reads as installed from an index)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None, False
+    if not isinstance(data, dict):
+        return None, False
+    url = data.get("url")
+    if not isinstance(url, str) or not url:
+        return None, False
+    dir_info = data.get("dir_info")
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    return url, editable
+
+
+def _read_source_digest(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    return text or None
 
 
 def _read_installer(dist_info: Path) -> str | None:

@@ -57,6 +57,9 @@ class SyncState(NamedTuple):
     lock_stat: str = ""
     """``file_stat()`` of the spec and the lock when the digests were taken: while a file's stat
     is unchanged its digest need not be recomputed (nor ``hashlib`` imported)."""
+    local_sources: tuple[tuple[str, bool, str], ...] = ()
+    """(directory, editable, digest) of each local source directory installed: their files
+    change without the spec, lock or dist-infos changing, so only their digest tells."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,7 @@ class SyncState(NamedTuple):
             "python": self.python,
             "fingerprint": self.fingerprint,
             "layout": dict(sorted(self.layout.items())),
+            "local_sources": [list(entry) for entry in self.local_sources],
         }
 
     @classmethod
@@ -95,6 +99,16 @@ class SyncState(NamedTuple):
         stats = {key: data.get(key, "") for key in ("spec_stat", "lock_stat")}
         if not all(isinstance(value, str) for value in stats.values()):
             raise TypeError("a stat key is not a string")
+        local = data.get("local_sources", [])
+        if not isinstance(local, list) or not all(
+            isinstance(e, list)
+            and len(e) == 3
+            and isinstance(e[0], str)
+            and isinstance(e[1], bool)
+            and isinstance(e[2], str)
+            for e in local
+        ):
+            raise TypeError("'local_sources' is not a list of [directory, editable, digest]")
         fresh, packages = data.get("spec_fresh", False), data.get("packages", 0)
         if not isinstance(fresh, bool) or not isinstance(packages, int):
             raise TypeError("'spec_fresh' or 'packages' has the wrong type")
@@ -103,6 +117,7 @@ class SyncState(NamedTuple):
             layout=dict(layout),
             spec_fresh=fresh,
             packages=packages,
+            local_sources=tuple((e[0], e[1], e[2]) for e in local),
             **strings,
             **stats,
         )

@@ -490,3 +490,180 @@ def test_a_killed_linking_install_is_repaired_and_leaves_nothing_behind(tmp_path
     assert not (layout.root / JOURNAL_DIRNAME).exists()
     _sync(layout, [], CachedUnpackInstaller(cache))
     assert _tree(layout.root) == pristine
+
+
+# ── packages from sources: direct_url.json and ENVSPEC_SOURCE ────────────────────────────────
+
+
+def _from_directory(
+    tmp_path: Path, digest: str, *, editable: bool = True
+) -> tuple[Wanted, Path]:
+    """``mylib`` built from the local directory ``<tmp>/libs/mylib`` into an editable wheel: a
+    ``.pth`` file putting the source directory on sys.path (what PEP 660 backends commonly do)."""
+    source = tmp_path / "libs" / "mylib"
+    source.mkdir(parents=True, exist_ok=True)
+    (source / "mylib_live.py").write_text("WHERE = 'the source tree'\n")
+    built, path = _wheel(
+        tmp_path, "mylib", "0.1", extra_files={"_mylib_editable.pth": f"{source}\n".encode()}
+    )
+    wanted = Wanted(
+        name=built.name,
+        version=None,
+        url=source.as_uri(),
+        filename="mylib",
+        sha256=None,
+        kind="directory",
+        editable=editable,
+        direct_url=source.as_uri(),
+        source_digest=digest,
+        source_label="libs/mylib",
+    )
+    return wanted, path
+
+
+def _record_rows(dist_info: Path) -> dict[str, str]:
+    rows = [line.split(",") for line in (dist_info / "RECORD").read_text().splitlines()]
+    return {row[0]: row[1] for row in rows}
+
+
+@pytest.mark.parametrize("kind", ["installer", "cached"])
+def test_a_directory_install_records_its_source_and_is_verified_and_removed_cleanly(
+    tmp_path: Path, kind: str
+) -> None:
+    from envspec.venv.verify import verify_files
+    from tests.support.wheels import record_hash
+
+    layout = _venv(tmp_path)
+    pristine = _tree(layout.root)
+    installer = _installer(kind, tmp_path)
+    mylib = _from_directory(tmp_path, "digest-1")
+    assert _sync(layout, [mylib], installer) == ["+ mylib (libs/mylib)"]
+
+    dist_info = find_dist_info(layout, "mylib")
+    assert dist_info is not None
+    direct_url = (dist_info / "direct_url.json").read_bytes()
+    source_uri = (tmp_path / "libs" / "mylib").as_uri()
+    assert json.loads(direct_url) == {"url": source_uri, "dir_info": {"editable": True}}
+    assert b" " not in direct_url  # compact
+    assert (dist_info / "ENVSPEC_SOURCE").read_bytes() == b"digest-1\n"
+    rows = _record_rows(dist_info)
+    for generated in ("direct_url.json", "ENVSPEC_SOURCE", "INSTALLER"):
+        data = (dist_info / generated).read_bytes()
+        assert rows[f"{dist_info.name}/{generated}"] == f"sha256={record_hash(data)}"
+
+    (seen,) = read_installed(layout).values()
+    assert (seen.direct_url, seen.editable, seen.source_digest) == (source_uri, True, "digest-1")
+    assert not seen.damaged
+    # the editable install reaches the source tree, and the check finds nothing wrong with it
+    assert _run(layout, str(layout.python), "-c", "import mylib_live; print(mylib_live.WHERE)") == (
+        "the source tree"
+    )
+    verified = verify_files(layout, [mylib[0].name])
+    assert verified.findings == ()
+    assert verified.checked_files == len(rows)
+
+    assert _sync(layout, [mylib], installer) == []  # converged: nothing to do
+    changed = _from_directory(tmp_path, "digest-2")
+    assert _sync(layout, [changed], installer) == ["~ mylib (libs/mylib, source changed)"]
+    assert (dist_info / "ENVSPEC_SOURCE").read_bytes() == b"digest-2\n"
+    not_editable = _from_directory(tmp_path, "digest-2", editable=False)
+    assert _sync(layout, [not_editable], installer) == [
+        "~ mylib (libs/mylib, no longer editable)"
+    ]
+    assert json.loads((dist_info / "direct_url.json").read_bytes())["dir_info"] == {}
+    assert not read_installed(layout)[NormalizedName("mylib")].editable
+
+    _sync(layout, [], installer)
+    assert _tree(layout.root) == pristine  # direct_url.json and ENVSPEC_SOURCE went too
+
+
+@pytest.mark.parametrize("kind", ["installer", "cached"])
+def test_a_wheel_built_from_an_sdist_url_is_installed_as_built_not_as_the_lock_hash(
+    tmp_path: Path, kind: str
+) -> None:
+    """Two builds of one sdist (another Python, another compiler) differ: whatever the lock's
+    sdist digest, the venv gets the wheel built now, with the sdist's URL and digest recorded."""
+    layout = _venv(tmp_path)
+    installer = _installer(kind, tmp_path)
+    url = "https://files.test/packages/built-1.0.tar.gz"
+    sdist_sha = "5" * 64
+
+    def built(marker: bytes) -> tuple[Wanted, Path]:
+        folder = tmp_path / marker.decode()
+        folder.mkdir()
+        index_wanted, path = _wheel(folder, "built", "1.0", extra_files={"built/which.txt": marker})
+        wanted = Wanted(
+            name=index_wanted.name,
+            version=index_wanted.version,
+            url=url,
+            filename="built-1.0.tar.gz",
+            sha256=sdist_sha,
+            kind="sdist",
+            direct_url=url,
+            source_label=url,
+        )
+        return wanted, path
+
+    first = built(b"first-build")
+    assert _sync(layout, [first], installer) == [f"+ built==1.0 ({url})"]
+    uninstall(layout, first[0].name)
+    second = built(b"second-build")
+    _sync(layout, [second], installer)
+    assert (layout.purelib / "built" / "which.txt").read_bytes() == b"second-build"
+    dist_info = find_dist_info(layout, "built")
+    assert dist_info is not None
+    assert json.loads((dist_info / "direct_url.json").read_bytes()) == {
+        "url": url,
+        "archive_info": {"hashes": {"sha256": sdist_sha}, "hash": f"sha256={sdist_sha}"},
+    }
+    assert not (dist_info / "ENVSPEC_SOURCE").exists()
+    assert read_installed(layout)[NormalizedName("built")].direct_url == url
+
+    # the same version from the index replaces it (and no longer claims the URL)
+    from_index = _wheel(tmp_path / "second-build", "built", "1.0")
+    assert _sync(layout, [from_index], installer) == ["~ built==1.0 (now from an index)"]
+    assert read_installed(layout)[NormalizedName("built")].direct_url is None
+    assert not (dist_info / "direct_url.json").exists()
+
+
+@pytest.mark.parametrize("kind", ["installer", "cached"])
+def test_the_journal_lists_the_generated_dist_info_files(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Crash safety: every path an install writes is in its journal before the first is written,
+    so a killed install of a package from a source leaves nothing the next sync cannot find."""
+    layout = _venv(tmp_path)
+    installer = _installer(kind, tmp_path)
+    journals: list[set[str]] = []
+
+    def read_journal() -> None:
+        (journal,) = (layout.root / JOURNAL_DIRNAME).glob("*.json")
+        journals.append(set(json.loads(journal.read_text())["paths"]))
+
+    if isinstance(installer, CachedUnpackInstaller):
+        real_prepared = CachedUnpackInstaller._install_prepared
+
+        def spying(self: CachedUnpackInstaller, prepared: object) -> None:
+            read_journal()
+            real_prepared(self, prepared)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(CachedUnpackInstaller, "_install_prepared", spying)
+    else:
+        library = installer
+
+        class Spy:
+            def install(self, wheel: Path, layout: VenvLayout, **kw: object) -> None:
+                read_journal()
+                library.install(wheel, layout, **kw)  # type: ignore[arg-type]
+
+        installer = Spy()
+    _sync(layout, [_from_directory(tmp_path, "d")], installer)
+    dist_info = find_dist_info(layout, "mylib")
+    assert dist_info is not None
+    written = {
+        os.path.relpath(os.path.normpath(dist_info.parent / row), layout.root)
+        for row in _record_rows(dist_info)
+    }
+    (journal,) = journals
+    assert written <= journal
+    assert any(p.endswith("direct_url.json") for p in written)

@@ -3,6 +3,7 @@ wheels installed by envspec and distributions written by hand (as another tool w
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -152,3 +153,100 @@ def test_fingerprint_changes_when_a_distribution_is_added_by_hand(
     (added / "RECORD").write_text("")  # a file added inside a dist-info changes its mtime
     os.utime(added, ns=(0, 0))
     assert dist_info_fingerprint(layout) not in {before, with_sneaky}
+
+
+def _with_source_files(layout: VenvLayout, dirname: str, files: dict[str, str]) -> Path:
+    """A distribution as pip or uv leaves it, RECORD listing every file of its dist-info."""
+    record = "".join(f"{dirname}/{name},,\n" for name in [*files, "RECORD"])
+    return _hand_made(layout, dirname, {**files, "RECORD": record})
+
+
+def test_where_a_distribution_came_from_is_read_from_its_dist_info(layout: VenvLayout) -> None:
+    metadata = "Metadata-Version: 2.1\nName: {}\nVersion: 1.0\n"
+    _with_source_files(
+        layout,
+        "local-1.0.dist-info",
+        {
+            "METADATA": metadata.format("local"),
+            "INSTALLER": "uv\n",
+            "direct_url.json": '{"url": "file:///src/local", "dir_info": {"editable": true}}',
+            "ENVSPEC_SOURCE": "  sha256:abc  \n",
+        },
+    )
+    _with_source_files(
+        layout,
+        "archive-1.0.dist-info",
+        {
+            "METADATA": metadata.format("archive"),
+            "direct_url.json": json.dumps(
+                {"url": "https://x.test/archive-1.0.tar.gz", "archive_info": {}}
+            ),
+        },
+    )
+    _with_source_files(layout, "indexed-1.0.dist-info", {"METADATA": metadata.format("indexed")})
+    found = _by_name(layout)
+    local, archive, indexed = found["local"], found["archive"], found["indexed"]
+    assert (local.direct_url, local.editable, local.source_digest) == (
+        "file:///src/local",
+        True,
+        "sha256:abc",
+    )
+    assert (archive.direct_url, archive.editable, archive.source_digest) == (
+        "https://x.test/archive-1.0.tar.gz",
+        False,
+        None,
+    )
+    assert (indexed.direct_url, indexed.editable, indexed.source_digest) == (None, False, None)
+    assert not any(i.damaged for i in found.values())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '["a list"]',
+        '{"dir_info": {"editable": true}}',  # no url
+        '{"url": 42}',
+        "\udcff",  # not even UTF-8 once written
+    ],
+)
+def test_a_malformed_direct_url_json_reads_as_absent(layout: VenvLayout, content: str) -> None:
+    dist_info = _with_source_files(
+        layout,
+        "odd-1.0.dist-info",
+        {"METADATA": "Name: odd\nVersion: 1.0\n", "direct_url.json": "{}"},
+    )
+    (dist_info / "direct_url.json").write_bytes(content.encode("utf-8", "surrogateescape"))
+    odd = _by_name(layout)["odd"]
+    assert (odd.direct_url, odd.editable, odd.damaged) == (None, False, False)
+
+
+def test_source_files_that_record_does_not_list_are_not_trusted(layout: VenvLayout) -> None:
+    """RECORD (read anyway) is the listing: a file dropped into the dist-info later is ignored,
+    and a distribution without direct_url.json costs no failed open."""
+    _hand_made(
+        layout,
+        "stray-1.0.dist-info",
+        {
+            "METADATA": "Name: stray\nVersion: 1.0\n",
+            "RECORD": "stray-1.0.dist-info/METADATA,,\n",
+            "direct_url.json": '{"url": "file:///src/stray", "dir_info": {}}',
+            "ENVSPEC_SOURCE": "d\n",
+        },
+    )
+    stray = _by_name(layout)["stray"]
+    assert (stray.direct_url, stray.source_digest) == (None, None)
+
+
+def test_a_duplicate_keeps_its_source_and_is_damaged(layout: VenvLayout) -> None:
+    for version in ("1.0", "2.0"):
+        _with_source_files(
+            layout,
+            f"twice-{version}.dist-info",
+            {
+                "METADATA": f"Name: twice\nVersion: {version}\n",
+                "direct_url.json": '{"url": "file:///src/twice", "dir_info": {}}',
+            },
+        )
+    twice = _by_name(layout)["twice"]
+    assert twice.damaged and twice.direct_url == "file:///src/twice"

@@ -20,11 +20,38 @@ The format, one table per release::
     dynamic = []                                         # PKG-INFO Dynamic fields (PEP 643)
     scripts = { a-cli = "a:main" }                       # console scripts (entry_points.txt)
     padding = 0                                          # bytes of filler data in each wheel
+
+Buildable sources (issue 6: building from source). By default an sdist carries an in-tree,
+stdlib-only backend; ``build-backend`` makes it a real project that a real backend builds::
+
+    [packages.b."1.0.0"]
+    wheels = []                      # sdist only: installing it means building it
+    sdist = true
+    build-backend = "setuptools"     # "setuptools" | "setuptools-legacy" | "flit_core"
+    setup-py = true                  # setuptools: a setup.py computes the dependencies at build
+                                     # time (pyproject.toml has only [build-system])
+    build-fails = "no compiler"      # setuptools(-legacy): building raises SystemExit(message)
+
+``setuptools`` writes pyproject.toml with ``[build-system]`` (``setuptools.build_meta``) and the
+``[project]`` table; ``setuptools-legacy`` only a setup.py (no pyproject.toml); ``flit_core``
+pyproject.toml for ``flit_core.buildapi``. A buildable sdist's PKG-INFO defaults to Metadata-Version
+2.1 (2.2 when ``dynamic`` is given) so that a resolver cannot trust it and must build.
+
+Real files, served verbatim (the build backends themselves, as PyPI ships them)::
+
+    [packages.setuptools."75.3.2"]
+    wheel-file = "wheels/setuptools-75.3.2-py3-none-any.whl"   # relative to fixtures/ (or absolute)
+
+Such a release has that one wheel and no sdist; its name, version, Requires-Python and
+Requires-Dist come from the wheel's own METADATA (which is also what PEP 658 serves), so only
+``upload-time`` and ``yanked`` may be declared beside it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,16 +60,26 @@ from types import MappingProxyType
 from typing import Any
 
 from packaging.markers import Marker
+from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import parse_tag
-from packaging.utils import InvalidName, NormalizedName, canonicalize_name
+from packaging.utils import (
+    InvalidName,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 __all__ = [
+    "BUILD_BACKENDS",
     "DEFAULT_UPLOAD_EPOCH",
+    "FIXTURES_DIR",
     "UNIVERSE_DIR",
     "InvalidUniverse",
+    "RealFile",
     "Release",
     "Universe",
     "load_universe",
@@ -50,7 +87,11 @@ __all__ = [
     "universe_from_dict",
 ]
 
-UNIVERSE_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "universe"
+FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures"
+UNIVERSE_DIR = FIXTURES_DIR / "universe"
+
+BUILD_BACKENDS = frozenset({"setuptools", "setuptools-legacy", "flit_core"})
+"""What ``build-backend`` may say: which real backend builds a release's sdist."""
 
 DEFAULT_UPLOAD_EPOCH = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
 """A release without ``upload-time`` was uploaded ``k`` days after this instant, where ``k`` is its
@@ -70,8 +111,13 @@ _RELEASE_KEYS = frozenset(
         "dynamic",
         "scripts",
         "padding",
+        "build-backend",
+        "setup-py",
+        "build-fails",
+        "wheel-file",
     }
 )
+_REAL_FILE_KEYS = frozenset({"wheel-file", "upload-time", "yanked"})
 
 
 class InvalidUniverse(ValueError):
@@ -81,6 +127,22 @@ class InvalidUniverse(ValueError):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RealFile:
+    """A distribution file from ``fixtures/`` served byte for byte (e.g. setuptools' own wheel)."""
+
+    path: Path
+    sha256: str
+    """Of the whole file, taken when the universe was loaded: the builder refuses a file that has
+    changed since, so a cached index never serves bytes its listing does not describe."""
+    metadata: bytes
+    """The wheel's ``.dist-info/METADATA``, exactly: what PEP 658 serves and what the release says."""
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +167,14 @@ class Release:
     padding: int = 0
     """Bytes of filler data (``<module>/_padding.txt``) in each wheel: a wheel big enough that
     reading its metadata by Range requests is visibly cheaper than downloading it."""
+    build_backend: str | None = None
+    """``None``: the sdist carries the in-tree stdlib backend; else one of :data:`BUILD_BACKENDS`."""
+    setup_py: bool = False
+    """setuptools only: the metadata (dependencies computed at build time) comes from setup.py."""
+    build_fails: str | None = None
+    """Building the sdist fails with this message (its setup.py raises ``SystemExit``)."""
+    real_wheel: RealFile | None = None
+    """The release is this one real wheel (no sdist); its metadata is the wheel's own."""
 
     @property
     def project_name(self) -> str:
@@ -131,7 +201,8 @@ class Release:
 
     def requires_dist(self) -> list[str]:
         """``requires`` followed by every extra's requirements, each with an ``extra == "x"``
-        marker folded into the requirement's own marker; in the normal form ``packaging`` prints."""
+        marker folded into the requirement's own marker; in the normal form ``packaging`` prints.
+        (A real wheel's ``requires`` already are its Requires-Dist lines, markers and all.)"""
         result = [str(Requirement(text)) for text in self.requires]
         for extra in sorted(self.extras):
             extra_marker = f'extra == "{canonicalize_name(extra)}"'
@@ -145,7 +216,10 @@ class Release:
         return result
 
     def metadata_text(self, metadata_version: str = "2.3", *, dynamic: Iterable[str] = ()) -> str:
-        """Core metadata (RFC 822 style) as a wheel's METADATA or, with ``dynamic``, a PKG-INFO."""
+        """Core metadata (RFC 822 style) as a wheel's METADATA or, with ``dynamic``, a PKG-INFO.
+        A real wheel's METADATA is returned as it is, whatever the arguments."""
+        if self.real_wheel is not None:
+            return self.real_wheel.metadata.decode("utf-8")
         lines = [
             f"Metadata-Version: {metadata_version}",
             f"Name: {self.project_name}",
@@ -160,6 +234,8 @@ class Release:
         return "\n".join(lines) + "\n"
 
     def wheel_filenames(self) -> list[str]:
+        if self.real_wheel is not None:
+            return [self.real_wheel.filename]
         return [f"{self.filename_stem}-{tag}.whl" for tag in self.wheel_tags]
 
     def sdist_filename(self) -> str | None:
@@ -295,6 +371,8 @@ def _release(
     unknown = sorted(set(table) - _RELEASE_KEYS)
     if unknown:
         raise InvalidUniverse(where, f"unknown key {unknown[0]!r}")
+    if "wheel-file" in table:
+        return _real_release(raw_name, version, table, position, where)
 
     requires = tuple(_requirements(table.get("requires", []), where, "requires"))
     extras_table = table.get("extras", {})
@@ -361,6 +439,33 @@ def _release(
     if not isinstance(padding, int) or isinstance(padding, bool) or padding < 0:
         raise InvalidUniverse(where, f"'padding' must be a number of bytes, not {padding!r}")
 
+    build_backend = table.get("build-backend")
+    if build_backend is not None and build_backend not in BUILD_BACKENDS:
+        raise InvalidUniverse(
+            where,
+            f"build-backend {build_backend!r} is not one of {', '.join(sorted(BUILD_BACKENDS))}",
+        )
+    if build_backend is not None and not sdist:
+        raise InvalidUniverse(where, "'build-backend' says how the sdist builds: set sdist = true")
+    setup_py = table.get("setup-py", False)
+    if not isinstance(setup_py, bool):
+        raise InvalidUniverse(where, f"'setup-py' must be true or false, not {setup_py!r}")
+    if setup_py and build_backend != "setuptools":
+        raise InvalidUniverse(where, "'setup-py' needs build-backend = \"setuptools\"")
+    build_fails = table.get("build-fails")
+    if build_fails is not None:
+        if not isinstance(build_fails, str) or not build_fails:
+            raise InvalidUniverse(where, f"'build-fails' must be a message, not {build_fails!r}")
+        if build_backend not in {"setuptools", "setuptools-legacy"}:
+            raise InvalidUniverse(
+                where, "'build-fails' needs a setup.py: build-backend = \"setuptools\" or "
+                "\"setuptools-legacy\""
+            )
+    if "sdist-metadata-version" not in table and build_backend is not None:
+        # a buildable sdist's PKG-INFO must not be trusted: 2.1 predates PEP 643, and 2.2 with
+        # Dynamic fields says outright that building may change them
+        sdist_metadata_version = "2.2" if dynamic else "2.1"
+
     return Release(
         name=canonicalize_name(raw_name),
         version=version,
@@ -376,7 +481,79 @@ def _release(
         dynamic=tuple(dynamic),
         scripts=MappingProxyType(dict(sorted(scripts.items()))),
         padding=padding,
+        build_backend=build_backend,
+        setup_py=setup_py,
+        build_fails=build_fails,
     )
+
+
+def _real_release(
+    raw_name: str, version: Version, table: Mapping[str, Any], position: int, where: str
+) -> Release:
+    extra = sorted(set(table) - _REAL_FILE_KEYS)
+    if extra:
+        raise InvalidUniverse(
+            where, f"{extra[0]!r} cannot be declared beside 'wheel-file' (the file says it)"
+        )
+    real = _real_file(table["wheel-file"], where)
+    try:
+        file_name, file_version, _, _ = parse_wheel_filename(real.filename)
+    except InvalidWheelFilename as error:
+        raise InvalidUniverse(where, f"wheel-file {real.filename!r}: {error}") from None
+    if file_name != canonicalize_name(raw_name) or file_version != version:
+        raise InvalidUniverse(
+            where, f"wheel-file {real.filename!r} is {file_name} {file_version}, not this release"
+        )
+    raw, _ = parse_email(real.metadata)
+    if canonicalize_name(raw.get("name", "")) != file_name or raw.get("version") != str(version):
+        raise InvalidUniverse(where, f"wheel-file {real.filename!r}: METADATA names another release")
+    yanked = table.get("yanked", False)
+    if not isinstance(yanked, bool | str) or yanked == "":
+        raise InvalidUniverse(where, f"'yanked' must be true, false or a reason, not {yanked!r}")
+    # the filename's compressed tag set (py3-none-any), as `wheels` would list it
+    tag = "-".join(real.filename.removesuffix(".whl").split("-")[-3:])
+    return Release(
+        name=canonicalize_name(raw_name),
+        version=version,
+        display_name=raw.get("name", raw_name),
+        requires=tuple(raw.get("requires_dist", [])),
+        requires_python=raw.get("requires_python"),
+        upload_time=_upload_time(table.get("upload-time"), position, where),
+        yanked=yanked,
+        wheel_tags=(tag,),
+        real_wheel=real,
+    )
+
+
+def _real_file(raw: object, where: str) -> RealFile:
+    if not isinstance(raw, str) or not raw.endswith(".whl"):
+        raise InvalidUniverse(where, f"wheel-file {raw!r} must name a .whl file under fixtures/")
+    path = (FIXTURES_DIR / raw).resolve()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidUniverse(where, f"wheel-file {raw!r}: {error.strerror or error}") from None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            candidates = [
+                name
+                for name in archive.namelist()
+                if name.count("/") == 1 and name.endswith(".dist-info/METADATA")
+            ]
+            stem = "-".join(path.name.split("-")[:2])
+            wanted = [name for name in candidates if _same_stem(name.split("/")[0], stem)]
+            if len(wanted) != 1:
+                raise InvalidUniverse(where, f"wheel-file {raw!r} has no {stem}.dist-info/METADATA")
+            metadata = archive.read(wanted[0])
+    except zipfile.BadZipFile:
+        raise InvalidUniverse(where, f"wheel-file {raw!r} is not a zip archive") from None
+    return RealFile(path=path, sha256=hashlib.sha256(data).hexdigest(), metadata=metadata)
+
+
+def _same_stem(dist_info: str, stem: str) -> bool:
+    name, _, version = dist_info.removesuffix(".dist-info").rpartition("-")
+    wanted_name, _, wanted_version = stem.rpartition("-")
+    return canonicalize_name(name) == canonicalize_name(wanted_name) and version == wanted_version
 
 
 def _requirements(items: object, where: str, key: str) -> list[str]:

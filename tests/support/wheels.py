@@ -5,7 +5,8 @@ work when the same release always produces the same bytes, on every run and ever
 why nothing here reads the clock, the umask, the user or the platform: ZIP entries carry a fixed
 1980-01-01 date, fixed permissions and a fixed creator system, are sorted, and are *stored* (not
 deflated, so no zlib build can change a byte); tar members have mtime 0, uid/gid 0 and no owner
-names, and the gzip header has mtime 0 and no file name.
+names, and the gzip header has mtime 0 and no file name (members of sdists a real backend builds
+carry a fixed 2024 mtime instead: the wheels it makes cannot date from before 1980).
 
 The files are real: a wheel holds ``<module>/__init__.py`` (``__version__`` and ``__built_from__``
 so a test can tell which file was installed), ``.dist-info/{METADATA,WHEEL,RECORD}`` and, when the
@@ -13,6 +14,11 @@ release declares scripts, ``entry_points.txt``. An sdist holds PKG-INFO (with th
 Metadata-Version and Dynamic fields), the package source and a ``pyproject.toml`` naming an
 in-tree, stdlib-only PEP 517 backend, so pip, build or envspec can build it with no network and no
 setuptools.
+
+A release with ``build-backend`` gets a *real* project instead (issue 6, building from source):
+pyproject.toml naming setuptools or flit_core (or, ``setuptools-legacy``, only a setup.py), the
+package, and a PKG-INFO a resolver must not trust; the frontend fetches the backend from the index,
+where a release with ``wheel-file`` serves that backend's real wheel byte for byte.
 
 Building is cheap (milliseconds per file) and cached in-process per release content, so many tests
 can ask for the same universe without rebuilding it.
@@ -24,6 +30,7 @@ import base64
 import gzip
 import hashlib
 import io
+import json
 import tarfile
 import threading
 import zipfile
@@ -33,6 +40,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+import tomli_w
+from packaging.requirements import Requirement
 from packaging.tags import parse_tag
 
 from tests.support.universe import Release, Universe
@@ -46,7 +55,9 @@ __all__ = [
     "build_sdist",
     "build_universe",
     "build_wheel",
+    "buildable_project_files",
     "default_cache",
+    "real_artifact",
     "record_hash",
 ]
 
@@ -57,6 +68,8 @@ ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 GENERATOR = "envspec-test-universe"
+BUILDABLE_SDIST_MTIME = 1704110400
+"""2024-01-01T12:00:00Z: the fixed member mtime of ``build-backend`` sdists (others use 0)."""
 BACKEND_MODULE = "envspec_universe_backend"
 
 
@@ -189,6 +202,8 @@ def build_universe(universe: Universe, *, cache: ArtifactCache | None = None) ->
 
 def build_release(release: Release) -> list[Artifact]:
     """Every file of one release, in ``release.filenames()`` order."""
+    if release.real_wheel is not None:
+        return [real_artifact(release)]
     artifacts = [build_wheel(release, tag) for tag in release.wheel_tags]
     if release.sdist:
         artifacts.append(build_sdist(release))
@@ -237,20 +252,47 @@ def build_wheel(
     )
 
 
+def real_artifact(release: Release) -> Artifact:
+    """The release's real wheel (``wheel-file``), its bytes and METADATA exactly as shipped."""
+    real = release.real_wheel
+    if real is None:
+        raise ValueError(f"{release.name} {release.version} has no real file")
+    data = real.path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != real.sha256:
+        raise ValueError(f"{real.path} changed since its universe was loaded")
+    return Artifact.of(
+        filename=real.filename, data=data, kind="wheel", release=release, metadata=real.metadata
+    )
+
+
 def build_sdist(release: Release) -> Artifact:
-    """A ``.tar.gz`` sdist with PKG-INFO, pyproject.toml (in-tree backend) and the package."""
+    """A ``.tar.gz`` sdist with PKG-INFO, the package and either pyproject.toml naming the
+    in-tree backend or, with ``build-backend``, a real setuptools / flit_core project."""
     root = release.filename_stem
-    pkg_info = release.metadata_text(
-        release.sdist_metadata_version, dynamic=release.dynamic
-    ).encode("utf-8")
+    pkg_info_text = release.metadata_text(release.sdist_metadata_version, dynamic=release.dynamic)
+    if release.build_backend is not None and "Requires-Dist" in release.dynamic:
+        # as PEP 643 allows, a dynamic field is left out: only building tells the dependencies,
+        # so a resolver that trusted this PKG-INFO would visibly miss them
+        pkg_info_text = "".join(
+            line for line in pkg_info_text.splitlines(keepends=True)
+            if not line.startswith("Requires-Dist:")
+        )
+    pkg_info = pkg_info_text.encode("utf-8")
     files = dict(_package_files(release, built_from="sdist"))
     files["PKG-INFO"] = pkg_info
-    files["pyproject.toml"] = _SDIST_PYPROJECT.encode("utf-8")
-    files[f"_backend/{BACKEND_MODULE}.py"] = _BACKEND_SOURCE.encode("utf-8")
-    entry_points = _entry_points(release)
-    if entry_points:
-        files["_backend/entry_points.txt"] = entry_points.encode("utf-8")
-    data = _tar_gz_bytes((f"{root}/{name}", files[name]) for name in sorted(files))
+    if release.build_backend is None:
+        files["pyproject.toml"] = _SDIST_PYPROJECT.encode("utf-8")
+        files[f"_backend/{BACKEND_MODULE}.py"] = _BACKEND_SOURCE.encode("utf-8")
+        entry_points = _entry_points(release)
+        if entry_points:
+            files["_backend/entry_points.txt"] = entry_points.encode("utf-8")
+    else:
+        files.update(
+            (name, text.encode("utf-8")) for name, text in buildable_project_files(release).items()
+        )
+    # a real backend copies the members' mtimes into the wheel, and ZIP cannot date before 1980
+    mtime = 0 if release.build_backend is None else BUILDABLE_SDIST_MTIME
+    data = _tar_gz_bytes(((f"{root}/{name}", files[name]) for name in sorted(files)), mtime=mtime)
     return Artifact.of(
         filename=f"{root}.tar.gz", data=data, kind="sdist", release=release, metadata=pkg_info
     )
@@ -295,6 +337,114 @@ def _package_files(release: Release, *, built_from: str) -> Iterable[tuple[str, 
         yield path, ("\n".join(lines).rstrip("\n") + "\n").encode("utf-8")
 
 
+def buildable_project_files(release: Release) -> dict[str, str]:
+    """The build configuration of a ``build-backend`` release's sdist: ``pyproject.toml`` and/or
+    ``setup.py`` (path → text). The package and PKG-INFO are added by :func:`build_sdist`."""
+    backend = release.build_backend
+    files: dict[str, str] = {}
+    if backend == "flit_core":
+        files["pyproject.toml"] = _pyproject(
+            release, _FLIT_BUILD_SYSTEM, {"tool": {"flit": {"module": {"name": release.module_name}}}}
+        )
+    elif backend == "setuptools" and not release.setup_py:
+        files["pyproject.toml"] = _pyproject(
+            release,
+            _SETUPTOOLS_BUILD_SYSTEM,
+            {"tool": {"setuptools": {"packages": [release.module_name]}}},
+        )
+    elif backend == "setuptools":
+        files["pyproject.toml"] = _pyproject(release, _SETUPTOOLS_BUILD_SYSTEM, None)
+    elif backend != "setuptools-legacy":
+        raise ValueError(f"unknown build backend {backend!r}")
+    if backend == "setuptools-legacy" or release.setup_py or release.build_fails is not None:
+        files["setup.py"] = _setup_py(release)
+    return files
+
+
+_SETUPTOOLS_BUILD_SYSTEM = {
+    "requires": ["setuptools>=40.8.0"],
+    "build-backend": "setuptools.build_meta",
+}
+_FLIT_BUILD_SYSTEM = {"requires": ["flit_core>=3.4,<4"], "build-backend": "flit_core.buildapi"}
+
+
+def _pyproject(
+    release: Release, build_system: Mapping[str, object], tool: Mapping[str, object] | None
+) -> str:
+    """pyproject.toml: ``[build-system]``, then (unless setup.py says it) the PEP 621 table."""
+    document: dict[str, object] = {"build-system": dict(build_system)}
+    if tool is not None:
+        project: dict[str, object] = {
+            "name": release.project_name,
+            "version": str(release.version),
+            "description": _summary(release),
+        }
+        if release.requires_python is not None:
+            project["requires-python"] = release.requires_python
+        project["dependencies"] = [str(Requirement(text)) for text in release.requires]
+        if release.extras:
+            project["optional-dependencies"] = {
+                extra: [str(Requirement(text)) for text in items]
+                for extra, items in release.extras.items()
+            }
+        if release.scripts:
+            project["scripts"] = dict(release.scripts)
+        document["project"] = project
+        document.update(tool)
+    header = (
+        f"# {release.project_name} {release.version}: a real {release.build_backend} project of "
+        "envspec's test universe.\n"
+    )
+    return header + tomli_w.dumps(document)
+
+
+def _setup_py(release: Release) -> str:
+    """setup.py: fails with ``build-fails``, else calls setup() with dependencies it computes."""
+    header = (
+        f"# {release.project_name} {release.version}: a real setuptools project of envspec's test "
+        "universe.\n"
+    )
+    if release.build_fails is not None:
+        return header + f"raise SystemExit({release.build_fails!r})\n"
+    lines = [
+        header.rstrip("\n"),
+        "# The dependencies are computed here, when the sdist is built: no tool can know them",
+        "# without running this file.",
+        "from setuptools import setup",
+        "",
+        f"REQUIRES = {json.dumps([str(Requirement(t)) for t in release.requires])}",
+        "EXTRAS = "
+        + json.dumps(
+            {e: [str(Requirement(t)) for t in items] for e, items in release.extras.items()},
+            sort_keys=True,
+        ),
+        "",
+        "",
+        "def requirements():",
+        "    return [requirement for requirement in REQUIRES]",
+        "",
+        "",
+        "setup(",
+        f"    name={release.project_name!r},",
+        f"    version={str(release.version)!r},",
+        f"    description={_summary(release)!r},",
+        f"    packages=[{release.module_name!r}],",
+        "    install_requires=requirements(),",
+        "    extras_require=EXTRAS,",
+    ]
+    if release.requires_python is not None:
+        lines.append(f"    python_requires={release.requires_python!r},")
+    if release.scripts:
+        scripts = [f"{name} = {target}" for name, target in release.scripts.items()]
+        lines.append(f"    entry_points={{'console_scripts': {scripts!r}}},")
+    lines.append(")")
+    return "\n".join(lines) + "\n"
+
+
+def _summary(release: Release) -> str:
+    return f"{release.project_name} {release.version}, a package of the envspec test universe"
+
+
 def _padding(size: int) -> bytes:
     line = b"envspec test universe padding, so that this wheel is not tiny.\n"
     return (line * (size // len(line) + 1))[:size]
@@ -332,13 +482,13 @@ def _zip_bytes(entries: Iterable[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
-def _tar_gz_bytes(entries: Iterable[tuple[str, bytes]]) -> bytes:
+def _tar_gz_bytes(entries: Iterable[tuple[str, bytes]], *, mtime: int = 0) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as archive:
         for name, data in entries:
             info = tarfile.TarInfo(name)
             info.size = len(data)
-            info.mtime = 0
+            info.mtime = mtime
             info.mode = FILE_MODE
             info.uid = info.gid = 0
             info.uname = info.gname = ""

@@ -26,14 +26,24 @@ CORE = [
     "envspec/lockfile.py",
     "envspec/plan.py",
     "envspec/drift.py",
+    "envspec/direct.py",
     "envspec/render.py",
     "envspec/resolve",
 ]
-EDGES = ("envspec.index", "envspec.pythons", "envspec.venv", "envspec.operations", "envspec.cli")
+EDGES = (
+    "envspec.index",
+    "envspec.pythons",
+    "envspec.venv",
+    "envspec.build",
+    "envspec.building",
+    "envspec.install",
+    "envspec.operations",
+    "envspec.cli",
+)
 FORBIDDEN_IN_CORE = ("httpx", "subprocess", *EDGES)
 # Edges may use the core but never the layers above them.
-EDGE_PACKAGES = ["envspec/index", "envspec/pythons", "envspec/venv"]
-FORBIDDEN_IN_EDGES = ("envspec.operations", "envspec.cli")
+EDGE_PACKAGES = ["envspec/index", "envspec/pythons", "envspec/venv", "envspec/build"]
+FORBIDDEN_IN_EDGES = ("envspec.operations", "envspec.cli", "envspec.building", "envspec.install")
 
 
 def _modules(entry: str) -> list[Path]:

@@ -63,6 +63,11 @@ EXAMPLES: dict[FindingKind, Finding] = {
         kind="wrong-version", package="urllib3", expected="2.2.1", actual="1.26.18",
         detail="installed by pip",
     ),
+    "changed-source": Finding(
+        kind="changed-source", package="mylib", expected="libs/mylib",
+        actual="file:///work/app/libs/mylib",
+        detail="the local source changed since it was installed",
+    ),
     "extraneous": Finding(
         kind="extraneous", package="pysocks", actual="1.7.1", detail="installed by pip"
     ),
@@ -128,6 +133,97 @@ def test_a_damaged_package_at_the_locked_version_is_reported_damaged() -> None:
     installed = dict([_installed("a", "1.0", damaged=True)])
     (finding,) = compare_packages(wanted, installed)
     assert (finding.kind, finding.package, finding.actual) == ("damaged", "a", "1.0")
+
+
+def _directory(digest: str = "d1", *, editable: bool = False) -> Wanted:
+    return Wanted(
+        name=NormalizedName("mylib"),
+        version=None,
+        url="file:///work/app/libs/mylib",
+        filename="mylib",
+        sha256=None,
+        kind="directory",
+        editable=editable,
+        direct_url="file:///work/app/libs/mylib",
+        source_digest=digest,
+        source_label="libs/mylib",
+    )
+
+
+def _installed_from(
+    name: str, version: str, direct_url: str | None, **kw: Any
+) -> dict[NormalizedName, Installed]:
+    key = NormalizedName(name)
+    return {
+        key: Installed(
+            name=key, version=Version(version), installer="envspec", direct_url=direct_url, **kw
+        )
+    }
+
+
+def test_a_local_source_that_changed_since_its_install_is_a_changed_source(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    installed = _installed_from("mylib", "0.1", "file:///work/app/libs/mylib", source_digest="d1")
+    assert compare_packages([_directory("d1")], installed) == []
+    (finding,) = compare_packages([_directory("d2")], installed)
+    assert (finding.kind, finding.package, finding.expected, finding.actual) == (
+        "changed-source",
+        "mylib",
+        "libs/mylib",
+        "file:///work/app/libs/mylib",
+    )
+    assert finding.detail == "the local source changed since it was installed"
+    report = DriftReport(findings=(finding,), checked_packages=1)
+    assert report.render_text() == "\n".join(
+        [
+            "✗ .venv drifted from pylock.toml: 1 changed source",
+            "",
+            "Installed from another source (or an outdated one):",
+            "  mylib from libs/mylib: the local source changed since it was installed",
+            "",
+            "Fix: envspec sync",  # a sync reinstalls it: no --reinstall needed
+        ]
+    )
+    document = report.to_json()
+    validator.validate(document)
+    assert document["findings"][0]["kind"] == "changed-source"
+    assert document["fix"] == "envspec sync"
+
+
+def test_a_package_from_the_wrong_source_at_the_right_version_is_a_changed_source() -> None:
+    url = "https://files.test/b-2.0.tar.gz"
+    from_url = Wanted(
+        name=NormalizedName("b"), version=Version("2.0"), url=url, filename="b-2.0.tar.gz",
+        sha256="1" * 64, kind="sdist", direct_url=url, source_label=url,
+    )
+    (to_url,) = compare_packages([from_url], dict([_installed("b", "2.0", "pip")]))
+    assert (to_url.kind, to_url.expected, to_url.actual) == ("changed-source", url, "an index")
+    assert to_url.detail == "it was installed from an index"
+    (to_index,) = compare_packages([_wanted("b", "2.0")], _installed_from("b", "2.0", url))
+    assert (to_index.kind, to_index.expected, to_index.actual) == ("changed-source", "an index", url)
+    assert to_index.describe() == f"b from an index: it was installed from {url}"
+
+
+def test_editable_mode_differences_are_changed_sources() -> None:
+    source = "file:///work/app/libs/mylib"
+    plain = _installed_from("mylib", "0.1", source, source_digest="d1")
+    (finding,) = compare_packages([_directory(editable=True)], plain)
+    assert finding.kind == "changed-source" and "editable" in (finding.detail or "")
+    editable = _installed_from("mylib", "0.1", source, source_digest="d1", editable=True)
+    (back,) = compare_packages([_directory()], editable)
+    assert back.kind == "changed-source" and back.detail != finding.detail
+
+
+def test_a_missing_directory_names_its_source_and_a_damaged_one_stays_damaged() -> None:
+    (missing,) = compare_packages([_directory()], {})
+    assert (missing.kind, missing.expected) == ("missing", "libs/mylib")
+    assert missing.describe() == "mylib libs/mylib"
+    damaged = _installed_from(
+        "mylib", "0.1", "file:///elsewhere", source_digest="old", damaged=True
+    )
+    (finding,) = compare_packages([_directory()], damaged)
+    assert finding.kind == "damaged"  # its files need rewriting whatever its source
 
 
 # ── the report ───────────────────────────────────────────────────────────────────────────────

@@ -34,7 +34,10 @@ def test_every_fixture_universe_loads_and_its_metadata_validates() -> None:
     for path in sorted(UNIVERSE_DIR.glob("*.toml")):
         universe = load_universe(path)
         for release in universe.all_releases():
-            parsed = Metadata.from_email(release.metadata_text(), validate=True)
+            # a real wheel's METADATA is what its backend wrote (setuptools puts License-File in
+            # 2.1), so only the metadata this universe generates has to validate strictly
+            strict = release.real_wheel is None
+            parsed = Metadata.from_email(release.metadata_text(), validate=strict)
             assert parsed.name == release.project_name
             assert parsed.version == release.version
 
@@ -182,3 +185,85 @@ def test_merge_unions_releases_and_rejects_contradictions() -> None:
 def test_conflict_lib_universe_has_two_lib_versions() -> None:
     universe = load_universe("conflict-lib")
     assert universe.versions("lib") == [Version("1.0.0"), Version("2.0.0")]
+
+
+# ── buildable sdists and real files (issue 6) ──────────────────────────────────────────────────
+def test_build_universe_declares_buildable_sdists_whose_pkg_info_cannot_be_trusted() -> None:
+    universe = load_universe("build")
+    for name in ["sdist-setup", "sdist-flit", "sdist-legacy", "sdist-broken"]:
+        [version] = universe.versions(name)
+        release = universe.release(name, version)
+        assert release.build_backend is not None
+        assert release.wheel_filenames() == [] and release.sdist_filename() is not None
+        trusted = Version(release.sdist_metadata_version) >= Version("2.2") and (
+            "Requires-Dist" not in release.dynamic
+        )
+        assert not trusted, name
+    assert universe.release("sdist-legacy", "1.0.0").build_backend == "setuptools-legacy"
+    assert universe.release("sdist-broken", "1.0.0").build_fails
+    old, new = (universe.release("half-built", v) for v in universe.versions("half-built"))
+    assert (old.wheel_filenames(), old.sdist) == ([], True)
+    assert (new.wheel_filenames() != [], new.sdist) == (True, False)
+
+
+def test_a_real_wheel_release_takes_its_metadata_from_the_file() -> None:
+    universe = load_universe("build")
+    setuptools = universe.release("setuptools", "75.3.2")
+    assert setuptools.real_wheel is not None
+    assert setuptools.filenames() == ["setuptools-75.3.2-py3-none-any.whl"]
+    assert setuptools.requires_python == ">=3.8"
+    assert setuptools.metadata_text().startswith("Metadata-Version: 2.1\nName: setuptools\n")
+    parsed = CandidateMetadata.from_bytes(setuptools.metadata_text().encode(), origin="test")
+    assert parsed.version == Version("75.3.2")
+    assert [str(r) for r in parsed.requires_dist] == setuptools.requires_dist()
+    assert "core" in parsed.provides_extra
+    flit = universe.release("flit_core", "3.9.0")
+    assert flit.project_name == "flit_core" and flit.requires_dist() == []
+    assert flit.wheel_filenames() == ["flit_core-3.9.0-py3-none-any.whl"]
+
+
+WHEEL = "wheels/flit_core-3.9.0-py3-none-any.whl"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"sdist": True, "build-backend": "hatchling"}, "build-backend 'hatchling' is not one"),
+        ({"build-backend": "setuptools"}, "set sdist = true"),
+        ({"sdist": True, "build-backend": "flit_core", "setup-py": True}, "'setup-py' needs"),
+        ({"sdist": True, "build-backend": "flit_core", "build-fails": "x"}, "needs a setup.py"),
+        ({"sdist": True, "build-backend": "setuptools", "build-fails": ""}, "must be a message"),
+        ({"wheel-file": WHEEL, "requires": ["b"]}, "'requires' cannot be declared beside"),
+        ({"wheel-file": "wheels/nope-1.0-py3-none-any.whl"}, "wheel-file 'wheels/nope-1.0"),
+        ({"wheel-file": "universe/basic.toml"}, "must name a .whl file"),
+    ],
+)
+def test_invalid_build_declarations_are_reported(table: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidUniverse, match="packages.a") as caught:
+        universe_from_dict("t", {"packages": {"a": {"1.0": table}}})
+    assert message in str(caught.value)
+
+
+def test_a_real_wheel_must_be_the_release_it_is_declared_as() -> None:
+    with pytest.raises(InvalidUniverse, match="is flit-core 3.9.0, not this release"):
+        universe_from_dict("t", {"packages": {"flit-core": {"3.8": {"wheel-file": WHEEL}}}})
+    ok = universe_from_dict("t", {"packages": {"Flit.Core": {"3.9.0": {"wheel-file": WHEEL}}}})
+    assert ok.versions("flit-core") == [Version("3.9.0")]
+
+
+def test_a_buildable_sdist_defaults_to_pkg_info_2_1_or_2_2_with_dynamic() -> None:
+    universe = universe_from_dict(
+        "t",
+        {
+            "packages": {
+                "a": {"1.0": {"sdist": True, "build-backend": "setuptools"}},
+                "b": {
+                    "1.0": {"sdist": True, "build-backend": "flit_core", "dynamic": ["Requires-Dist"]}
+                },
+                "c": {"1.0": {"sdist": True}},
+            }
+        },
+    )
+    assert universe.release("a", "1.0").sdist_metadata_version == "2.1"
+    assert universe.release("b", "1.0").sdist_metadata_version == "2.2"
+    assert universe.release("c", "1.0").sdist_metadata_version == "2.2"  # unchanged default

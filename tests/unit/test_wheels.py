@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from packaging.metadata import Metadata
 
 from tests.support.universe import load_universe, universe_from_dict
 from tests.support.wheels import (
+    BUILDABLE_SDIST_MTIME,
     ArtifactCache,
     build_release,
     build_sdist,
@@ -220,3 +222,117 @@ def test_pip_builds_and_installs_the_sdist_offline(tmp_path: Path, python: str) 
     init = (target / "greet" / "__init__.py").read_text()
     assert "__version__ = '1.1.0'" in init and "__built_from__ = 'sdist'" in init
     assert (target / "greet-1.1.0.dist-info" / "entry_points.txt").exists()
+
+
+# ── buildable sdists and real files (issue 6) ──────────────────────────────────────────────────
+def _sdist_members(data: bytes) -> dict[str, bytes]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        members = archive.getmembers()
+        assert [m.name for m in members] == sorted(m.name for m in members)
+        assert {m.mtime for m in members} == {BUILDABLE_SDIST_MTIME}  # after 1980: zip-safe
+        return {
+            m.name.split("/", 1)[1]: archive.extractfile(m).read()  # type: ignore[union-attr]
+            for m in members
+        }
+
+
+def _run_setup_py(source: bytes) -> dict[str, object]:
+    """Execute a setup.py against a stand-in setuptools that records what setup() was given."""
+    captured: dict[str, object] = {}
+    fake = type(sys)("setuptools")
+    fake.setup = lambda **kwargs: captured.update(kwargs)  # type: ignore[attr-defined]
+    saved = sys.modules.get("setuptools")
+    sys.modules["setuptools"] = fake
+    try:
+        exec(compile(source, "setup.py", "exec"), {"__name__": "__main__"})
+    finally:
+        if saved is None:
+            del sys.modules["setuptools"]
+        else:
+            sys.modules["setuptools"] = saved
+    return captured
+
+
+def test_setuptools_sdist_is_a_pep_621_project_with_untrusted_pkg_info() -> None:
+    release = load_universe("build").release("half-built", "1.0.0")
+    files = _sdist_members(build_sdist(release).data)
+    assert set(files) == {"PKG-INFO", "pyproject.toml", "half_built/__init__.py"}
+    pyproject = tomllib.loads(files["pyproject.toml"].decode())
+    assert pyproject["build-system"] == {
+        "requires": ["setuptools>=40.8.0"],
+        "build-backend": "setuptools.build_meta",
+    }
+    project = pyproject["project"]
+    assert (project["name"], project["version"]) == ("half-built", "1.0.0")
+    assert project["dependencies"] == ["wheel-dep"]
+    assert b"__version__ = '1.0.0'" in files["half_built/__init__.py"]
+    parsed = Metadata.from_email(files["PKG-INFO"], validate=True)
+    assert parsed.metadata_version == "2.1"
+    assert [str(r) for r in parsed.requires_dist or []] == ["wheel-dep"]
+
+
+def test_setup_py_sdist_computes_its_dependencies_and_pkg_info_leaves_them_out() -> None:
+    release = load_universe("build").release("sdist-setup", "1.0.0")
+    files = _sdist_members(build_sdist(release).data)
+    pyproject = tomllib.loads(files["pyproject.toml"].decode())
+    assert set(pyproject) == {"build-system"}  # the metadata is setup.py's
+    setup = _run_setup_py(files["setup.py"])
+    assert setup["name"] == "sdist-setup" and setup["version"] == "1.0.0"
+    assert setup["install_requires"] == ["wheel-dep>=1.1"]
+    assert setup["packages"] == ["sdist_setup"]
+    parsed = Metadata.from_email(files["PKG-INFO"], validate=True)
+    assert (parsed.metadata_version, parsed.dynamic) == ("2.2", ["requires-dist"])
+    assert parsed.requires_dist is None
+
+
+def test_flit_and_legacy_sdists_and_a_failing_one() -> None:
+    universe = load_universe("build")
+    flit = _sdist_members(build_sdist(universe.release("sdist-flit", "1.0.0")).data)
+    pyproject = tomllib.loads(flit["pyproject.toml"].decode())
+    assert pyproject["build-system"] == {
+        "requires": ["flit_core>=3.4,<4"],
+        "build-backend": "flit_core.buildapi",
+    }
+    assert pyproject["project"]["optional-dependencies"] == {"setup": ["sdist-setup"]}
+    assert pyproject["project"]["scripts"] == {"sdist-flit": "sdist_flit:main"}
+    assert "setup.py" not in flit
+
+    legacy = _sdist_members(build_sdist(universe.release("sdist-legacy", "1.0.0")).data)
+    assert "pyproject.toml" not in legacy
+    assert _run_setup_py(legacy["setup.py"])["install_requires"] == ["wheel-dep"]
+
+    broken = universe.release("sdist-broken", "1.0.0")
+    files = _sdist_members(build_sdist(broken).data)
+    with pytest.raises(SystemExit) as caught:
+        _run_setup_py(files["setup.py"])
+    assert str(caught.value) == broken.build_fails
+
+
+def test_a_real_wheel_is_served_as_the_file_and_its_own_metadata() -> None:
+    path = REPO / "fixtures" / "wheels" / "setuptools-75.3.2-py3-none-any.whl"
+    built = build_universe(load_universe("build"))
+    [artifact] = built.for_project("setuptools")
+    assert artifact.data == path.read_bytes()
+    assert artifact.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert artifact.metadata == _zip(artifact.data).read("setuptools-75.3.2.dist-info/METADATA")
+    assert sorted(built.artifacts) == sorted(
+        f for r in built.universe.all_releases() for f in r.filenames()
+    )
+
+
+def test_a_real_file_changed_after_loading_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "flit_core-3.9.0-py3-none-any.whl"
+    copy.write_bytes((REPO / "fixtures" / "wheels" / copy.name).read_bytes())
+    universe = universe_from_dict(
+        "t", {"packages": {"flit-core": {"3.9.0": {"wheel-file": str(copy)}}}}
+    )
+    copy.write_bytes(copy.read_bytes() + b"\0")
+    with pytest.raises(ValueError, match="changed since its universe was loaded"):
+        ArtifactCache().build(universe)
+
+
+def test_buildable_sdists_are_reproducible() -> None:
+    for release in load_universe("build").all_releases():
+        assert [a.sha256 for a in build_release(release)] == [
+            a.sha256 for a in build_release(release)
+        ]

@@ -1,0 +1,252 @@
+"""Building for one command: sdists and source directories → metadata and wheels, for one target.
+
+:mod:`envspec.build` runs backends; this module decides *what* to build and *where it comes from*:
+the isolated build environment of a source is resolved and installed by envspec itself (the same
+resolver, indexes, lock selection and installer as a sync, for the same target interpreter), an
+sdist is unpacked once per command, and every wheel built is kept in the built-wheel cache under
+the sdist's sha256 (or a directory's digest) and the target, so that a second sync builds nothing.
+
+It is also the index's :class:`~envspec.index.metadata.MetadataBuilder`: resolution asks it for an
+sdist's metadata when the sdist's PKG-INFO cannot be trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, parse_sdist_filename
+
+if TYPE_CHECKING:
+    from envspec.build import Builder, BuiltWheelCache
+    from envspec.index.source import IndexSource
+    from envspec.pythons.probe import Probe
+    from envspec.resolve.source import FileInfo
+    from envspec.spec import ResolutionOptions
+
+__all__ = ["BUILT_WHEELS_DIRNAME", "SourceBuilds", "target_key"]
+
+_output = logging.getLogger("envspec.build.output")
+
+
+def _log_line(line: str) -> None:
+    if _output.isEnabledFor(logging.INFO):
+        _output.info("%s", line)
+
+BUILT_WHEELS_DIRNAME = "built-v1"
+
+
+def target_key(probe: Probe) -> str:
+    """What a built wheel depends on besides its source: the interpreter's version, kind and
+    platform (as its most specific tag says). Short, for a cache path."""
+    target = probe.target
+    facts = "|".join(
+        (
+            target.markers["implementation_name"],
+            target.markers["python_full_version"],
+            str(target.tags[0]) if target.tags else "",
+        )
+    )
+    return hashlib.sha256(facts.encode()).hexdigest()[:16]
+
+
+class SourceBuilds:
+    """Metadata and wheels of sources, built for the interpreter ``probe`` describes.
+
+    ``source`` is the index the build environments are resolved from (attach it with
+    :meth:`attach` when the source itself is created with this object as its builder).
+    ``options``: the spec's resolution options; only-binary refuses every build up front.
+    """
+
+    def __init__(
+        self,
+        *,
+        probe: Probe,
+        cache_dir: Path,
+        options: ResolutionOptions,
+        on_output: Callable[[str], None] | None = None,
+        on_build: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_output`` receives each line a backend prints; by default the lines go to the
+        ``envspec.build.output`` logger, which ``--verbose`` shows."""
+        self.probe = probe
+        self.options = options
+        self._cache_dir = cache_dir
+        self._unpacked_dir = cache_dir / "unpacked-v1"
+        self._on_output = on_output or _log_line
+        self._on_build = on_build
+        self._made: tuple[Path, Builder, BuiltWheelCache] | None = None
+        self._source: IndexSource | None = None
+        self._sdists: dict[str, Path] = {}
+        self._lock = threading.Lock()
+        self._provisioned: dict[Path, list[Requirement]] = {}
+
+    def attach(self, source: IndexSource) -> None:
+        self._source = source
+
+    def close(self) -> None:
+        if self._made is not None:
+            self._made[1].close()
+            shutil.rmtree(self._made[0], ignore_errors=True)
+
+    def _machinery(self) -> tuple[Path, Builder, BuiltWheelCache]:
+        """Made on first use: most commands build nothing, and need not import the machinery."""
+        with self._lock:
+            if self._made is None:
+                from envspec.build import Builder, BuiltWheelCache
+
+                work = Path(tempfile.mkdtemp(prefix="envspec-build-"))
+                builder = Builder(
+                    provision=self._provision, work_dir=work / "builder", on_output=self._on_output
+                )
+                self._made = (work, builder, BuiltWheelCache(self._cache_dir / BUILT_WHEELS_DIRNAME))
+            return self._made
+
+    @property
+    def _work(self) -> Path:
+        return self._machinery()[0]
+
+    @property
+    def _builder(self) -> Builder:
+        return self._machinery()[1]
+
+    @property
+    def _cache(self) -> BuiltWheelCache:
+        return self._machinery()[2]
+
+    # -- metadata ------------------------------------------------------------------------------
+
+    def build_metadata(self, sdist: Path, file: FileInfo) -> bytes:
+        """The :class:`~envspec.index.metadata.MetadataBuilder` seam: an index sdist's METADATA."""
+        name, version = parse_sdist_filename(file.filename)
+        self._refuse_if_binary_only(name, f"{file.filename}")
+        root = self._unpacked_sdist(sdist, file.sha256 or file.filename)
+        return self._builder.metadata(root, package=f"{name} {version}")
+
+    def directory_metadata(self, directory: Path, name: NormalizedName, editable: bool) -> bytes:
+        self._refuse_if_binary_only(name, str(directory))
+        return self._builder.metadata(directory, package=f"{name} ({directory})", editable=editable)
+
+    def archive_metadata(self, archive: Path, file: FileInfo) -> bytes:
+        """METADATA of a wheel or sdist given by path or URL (a ``[sources]`` archive)."""
+        import zipfile
+
+        from envspec.index.metadata import pkg_info_is_static, sdist_pkg_info, wheel_metadata
+
+        if file.filename.endswith(".whl"):
+            with zipfile.ZipFile(archive) as opened:
+                return wheel_metadata(opened, file)
+        try:
+            data = sdist_pkg_info(archive, file)
+        except Exception:  # no usable PKG-INFO: the backend says
+            data = b""
+        if data and pkg_info_is_static(data):
+            return data
+        return self.build_metadata(archive, file)
+
+    # -- wheels --------------------------------------------------------------------------------
+
+    def sdist_wheel(self, sdist: Path, sha256: str, name: NormalizedName, version: str) -> Path:
+        """The wheel of an sdist for this target: from the cache, else built and cached."""
+        key = f"sdist/{sha256}/{target_key(self.probe)}"
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        self._refuse_if_binary_only(name, sdist.name)
+        if self._on_build is not None:
+            self._on_build(f"{name} {version}")
+        root = self._unpacked_sdist(sdist, sha256)
+        built = self._builder.build(root, self._work / "wheels" / sha256, package=f"{name} {version}")
+        return self._cache.put(key, built)
+
+    def directory_wheel(
+        self, directory: Path, name: NormalizedName, *, editable: bool, digest: str | None
+    ) -> Path:
+        """The (editable) wheel of a local source directory; cached under its digest, so an
+        unchanged directory is built once per target."""
+        from envspec.build import source_digest
+
+        self._refuse_if_binary_only(name, str(directory))
+        current = source_digest(directory, editable=editable)
+        where = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
+        kind = "editable" if editable else "wheel"
+        key = f"dir/{where}/{kind}-{current.split(':')[-1][:32]}/{target_key(self.probe)}"
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        if self._on_build is not None:
+            self._on_build(f"{name} ({directory})")
+        out = self._work / "wheels" / where / kind
+        built = self._builder.build(directory, out, package=f"{name} ({directory})", editable=editable)
+        return self._cache.put(key, built)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _refuse_if_binary_only(self, name: NormalizedName, what: str) -> None:
+        from envspec.build import BuildFailed
+
+        if self.options.requires_binary(name):
+            raise BuildFailed(
+                str(name),
+                None,
+                reason=f"{what} would have to be built from source, and only-binary forbids "
+                "building it (resolution.only-binary)",
+            )
+
+    def _unpacked_sdist(self, sdist: Path, key: str) -> Path:
+        from envspec.build import unpack_sdist
+
+        work = self._work
+        with self._lock:
+            found = self._sdists.get(key)
+            if found is None:
+                found = unpack_sdist(sdist, Path(tempfile.mkdtemp(prefix="sdist-", dir=work)))
+                self._sdists[key] = found
+            return found
+
+    def _provision(self, requirements: Sequence[Requirement], directory: Path) -> Path:
+        """A build environment at ``directory`` holding ``requirements`` (and what was asked
+        for there before): a venv of the target interpreter, resolved and installed by envspec."""
+        from envspec.install import obtain_wheels, select_wanted
+        from envspec.lock import LockInputs, build_lock
+        from envspec.plan import make_plan
+        from envspec.resolve import resolve
+        from envspec.spec import ResolutionOptions
+        from envspec.venv.apply import CachedUnpackInstaller, apply_plan
+        from envspec.venv.create import ensure_venv
+        from envspec.venv.installed import read_installed
+
+        assert self._source is not None, "SourceBuilds.attach() was not called"
+        probe = self.probe
+        everything = [*self._provisioned.get(directory, []), *requirements]
+        self._provisioned[directory] = everything
+        layout, _ = ensure_venv(
+            directory, interpreter=probe.path, version=probe.version, scheme=probe.scheme
+        )
+        options = ResolutionOptions(
+            prereleases=self.options.prereleases,
+            exclude_newer=self.options.exclude_newer,
+            only_binary=self.options.only_binary,
+        )
+        resolution = resolve({None: everything}, target=probe.target, source=self._source, options=options)
+        inputs = LockInputs(
+            python="", requirements=tuple(map(str, everything)), groups={}, indexes=(), resolution={}
+        )
+        lock = build_lock(resolution, inputs, probe.target)
+        selection = select_wanted(lock, probe.target, [], directory / "pylock.toml")
+        assert selection is not None
+        plan = make_plan(selection, read_installed(layout))
+        if not plan.is_empty():
+            installer = CachedUnpackInstaller(self._unpacked_dir)
+            wheels = obtain_wheels(
+                plan.to_install, source=self._source, builds=self, unpack=installer.unpacked
+            )
+            apply_plan(plan, layout, wheels, installer=installer)
+        return layout.python

@@ -1,0 +1,235 @@
+"""From a lock to wheels on disk: what the lock selects for a target, and each selected package's
+wheel fetched or built, verified, before anything is installed.
+
+Shared by ``sync`` (the project's venv) and by the build environments of
+:mod:`envspec.building` (a backend's ``build-system.requires``), so that both install exactly the
+same way: a PEP 751 selection, the planner, and these wheels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Literal, cast
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from packaging.utils import NormalizedName
+
+from envspec.errors import OutsideWorldError, UserError
+
+if TYPE_CHECKING:
+    from packaging.pylock import Pylock
+
+    from envspec.building import SourceBuilds
+    from envspec.index.source import IndexSource
+    from envspec.plan import Action, Wanted
+    from envspec.target import Target
+
+__all__ = ["ProgressCallback", "local_file", "obtain_wheels", "select_wanted"]
+
+ProgressCallback = Callable[[str, int, int, int], None]
+"""``(stage, done, total, bytes)``: stage is "download", "build" or "install"."""
+
+
+def select_wanted(
+    lock: Pylock, target: Target, groups: Sequence[str], lock_path: Path
+) -> list[Wanted] | None:
+    """What the lock selects for ``target`` and ``groups``, each with the file to install it from;
+    None when the lock was made for another environment (its ``environments`` or
+    ``requires-python`` exclude the target)."""
+    from packaging.markers import Environment
+    from packaging.pylock import (
+        PackageArchive,
+        PackageDirectory,
+        PackageSdist,
+        PackageWheel,
+        PylockSelectError,
+    )
+
+    from envspec.plan import Wanted
+
+    environment = dict(target.markers)
+    if lock.environments and not any(m.evaluate(environment) for m in lock.environments):
+        return None
+    if lock.requires_python and not lock.requires_python.contains(
+        target.python_version, prereleases=True
+    ):
+        return None
+    try:
+        chosen = list(
+            lock.select(
+                environment=cast("Environment", environment),
+                tags=target.tags,
+                dependency_groups=groups,
+            )
+        )
+    except PylockSelectError as error:
+        raise UserError(f"{lock_path} cannot be installed here: {error}.") from None
+    base = lock_path.parent
+    wanted = []
+    for package, dist in chosen:
+        if isinstance(dist, PackageDirectory):
+            directory = Path(base, *PurePosixPath(dist.path).parts).resolve()
+            tool = (package.tool or {}).get("envspec")
+            digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
+            wanted.append(
+                Wanted(
+                    name=package.name,
+                    version=None,
+                    url=directory.as_uri(),
+                    filename=directory.name,
+                    sha256=None,
+                    kind="directory",
+                    editable=bool(dist.editable),
+                    direct_url=directory.as_uri(),
+                    source_digest=str(digest) if digest else None,
+                    source_label=dist.path,
+                )
+            )
+            continue
+        if not isinstance(dist, PackageWheel | PackageSdist | PackageArchive):
+            kind = type(dist).__name__.removeprefix("Package").lower()
+            raise UserError(
+                f"{package.name} is locked as a {kind} source, which envspec cannot install "
+                "(version-control sources are not supported)."
+            )
+        if package.version is None:
+            raise UserError(f"{lock_path} gives no version for {package.name}.")
+        sha256 = dist.hashes.get("sha256")
+        if not sha256:
+            raise UserError(
+                f"{lock_path} gives no sha256 for {package.name}; envspec installs only files "
+                "it can verify."
+            )
+        if dist.url:
+            url = dist.url
+        elif dist.path:
+            url = Path(base, *PurePosixPath(dist.path).parts).resolve().as_uri()
+        else:
+            raise UserError(f"{lock_path} gives no url or path for {package.name}.")
+        if isinstance(dist, PackageArchive):
+            filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+            kind_of: Literal["wheel", "sdist"] = "wheel" if filename.endswith(".whl") else "sdist"
+            direct_url: str | None = url
+            label: str | None = dist.path or dist.url
+        else:
+            filename = dist.filename
+            kind_of = "wheel" if isinstance(dist, PackageWheel) else "sdist"
+            direct_url = None
+            label = None
+        wanted.append(
+            Wanted(
+                name=package.name,
+                version=package.version,
+                url=url,
+                filename=filename,
+                sha256=sha256,
+                size=dist.size,
+                kind=kind_of,
+                direct_url=direct_url,
+                source_label=label,
+            )
+        )
+    return wanted
+
+
+def local_file(url: str) -> Path | None:
+    """The local path of a ``file:`` URL; None for any other URL."""
+    if not url.startswith("file:"):
+        return None
+    return Path(url2pathname(unquote(urlsplit(url).path)))
+
+
+def obtain_wheels(
+    actions: Sequence[Action],
+    *,
+    source: IndexSource,
+    builds: SourceBuilds | None,
+    progress: ProgressCallback | None = None,
+    unpack: Callable[[Path, str | None], object] | None = None,
+) -> dict[NormalizedName, Path]:
+    """Every wheel the actions install: downloaded in parallel into the cache and verified (size
+    and sha256), sdists and source directories built (or taken from the built-wheel cache). A
+    mismatch or a failed build raises before anything is installed.
+
+    ``unpack`` (the installer's unpacked-wheel cache) runs in the worker threads as each wheel
+    is ready, so unzipping overlaps the network; it writes only into the cache."""
+    from envspec.direct import file_sha256
+    from envspec.index.download import HashMismatch
+    from envspec.resolve.source import FileInfo
+
+    wanted = [a.wanted for a in actions if a.wanted is not None]
+    total = len(wanted)
+    found: dict[NormalizedName, Path] = {}
+    nbytes = 0
+    builds_total = sum(1 for w in wanted if w.kind != "wheel")
+    builds_started = 0
+
+    def building() -> None:
+        nonlocal builds_started
+        builds_started += 1  # under the GIL; a count for the progress line only
+        if progress is not None:
+            progress("build", builds_started, builds_total, 0)
+
+    def fetch(want: Wanted) -> Path:
+        assert want.sha256 is not None
+        local = local_file(want.url)
+        if local is not None:
+            if not local.is_file():
+                raise UserError(f"{want.name}: the locked file {str(local)!r} does not exist.")
+            actual = file_sha256(local)
+            if actual != want.sha256:
+                raise HashMismatch(want.url, {"sha256": want.sha256}, {"sha256": actual})
+            return local
+        info = FileInfo(
+            filename=want.filename,
+            url=want.url,
+            index_url="",
+            hashes={"sha256": want.sha256},
+            size=want.size,
+        )
+        return source.download(info)
+
+    def obtain(want: Wanted) -> tuple[NormalizedName, Path]:
+        if want.kind == "directory":
+            directory = local_file(want.url)
+            if builds is None or directory is None:
+                raise OutsideWorldError(f"{want.name}: cannot build {want.url} here.")
+            if not directory.is_dir():
+                raise UserError(
+                    f"{want.name} is locked from the directory {str(directory)!r}, which does "
+                    "not exist.",
+                    hint="Restore it, or change the spec's [sources] and re-lock.",
+                )
+            building()
+            wheel = builds.directory_wheel(
+                directory, want.name, editable=want.editable, digest=want.source_digest
+            )
+            if unpack is not None:
+                unpack(wheel, None)
+            return want.name, wheel
+        path = fetch(want)
+        if want.kind == "sdist":
+            if builds is None:
+                raise OutsideWorldError(f"{want.name}: cannot build {want.filename} here.")
+            assert want.sha256 is not None
+            building()
+            wheel = builds.sdist_wheel(path, want.sha256, want.name, str(want.version))
+            if unpack is not None:
+                unpack(wheel, None)
+            return want.name, wheel
+        if unpack is not None:
+            unpack(path, want.sha256)
+        return want.name, path
+
+    if not wanted:
+        return found
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="envspec-download") as pool:
+        for name, path in pool.map(obtain, wanted):
+            found[name] = path
+            nbytes += path.stat().st_size
+            if progress is not None:
+                progress("download", len(found), total, nbytes)
+    return found
