@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, parse_sdist_filename
 
+from envspec.errors import EnvspecError, UserError
+
 if TYPE_CHECKING:
     from envspec.build import Builder, BuiltWheelCache
     from envspec.index.source import IndexSource
@@ -39,6 +41,7 @@ _output = logging.getLogger("envspec.build.output")
 def _log_line(line: str) -> None:
     if _output.isEnabledFor(logging.INFO):
         _output.info("%s", line)
+
 
 BUILT_WHEELS_DIRNAME = "built-v1"
 
@@ -106,7 +109,11 @@ class SourceBuilds:
                 builder = Builder(
                     provision=self._provision, work_dir=work / "builder", on_output=self._on_output
                 )
-                self._made = (work, builder, BuiltWheelCache(self._cache_dir / BUILT_WHEELS_DIRNAME))
+                self._made = (
+                    work,
+                    builder,
+                    BuiltWheelCache(self._cache_dir / BUILT_WHEELS_DIRNAME),
+                )
             return self._made
 
     @property
@@ -163,7 +170,9 @@ class SourceBuilds:
         if self._on_build is not None:
             self._on_build(f"{name} {version}")
         root = self._unpacked_sdist(sdist, sha256)
-        built = self._builder.build(root, self._work / "wheels" / sha256, package=f"{name} {version}")
+        built = self._builder.build(
+            root, self._work / "wheels" / sha256, package=f"{name} {version}"
+        )
         return self._cache.put(key, built)
 
     def directory_wheel(
@@ -184,20 +193,20 @@ class SourceBuilds:
         if self._on_build is not None:
             self._on_build(f"{name} ({directory})")
         out = self._work / "wheels" / where / kind
-        built = self._builder.build(directory, out, package=f"{name} ({directory})", editable=editable)
+        built = self._builder.build(
+            directory, out, package=f"{name} ({directory})", editable=editable
+        )
         return self._cache.put(key, built)
 
     # -- internals -----------------------------------------------------------------------------
 
     def _refuse_if_binary_only(self, name: NormalizedName, what: str) -> None:
-        from envspec.build import BuildFailed
-
         if self.options.requires_binary(name):
-            raise BuildFailed(
-                str(name),
-                None,
-                reason=f"{what} would have to be built from source, and only-binary forbids "
-                "building it (resolution.only-binary)",
+            raise UserError(
+                f"{name} ({what}) would have to be built from source, and the spec's "
+                "resolution.only-binary forbids building it.",
+                hint=f"Remove {name!r} (or ':all:') from only-binary, or use a source that is a "
+                "wheel.",
             )
 
     def _unpacked_sdist(self, sdist: Path, key: str) -> Path:
@@ -214,6 +223,24 @@ class SourceBuilds:
     def _provision(self, requirements: Sequence[Requirement], directory: Path) -> Path:
         """A build environment at ``directory`` holding ``requirements`` (and what was asked
         for there before): a venv of the target interpreter, resolved and installed by envspec."""
+        assert self._source is not None, "SourceBuilds.attach() was not called"
+        try:
+            return self._install_build_requirements(requirements, directory)
+        except EnvspecError as error:
+            from envspec.build import packages_being_built
+
+            stack = packages_being_built()
+            whose = stack[-1] if stack else "a source"
+            wanted = ", ".join(map(str, requirements)) or "nothing"
+            error.message = (
+                f"Cannot set up the build environment of {whose} (it needs {wanted}): "
+                f"{error.message}"
+            )
+            raise
+
+    def _install_build_requirements(
+        self, requirements: Sequence[Requirement], directory: Path
+    ) -> Path:
         from envspec.install import obtain_wheels, select_wanted
         from envspec.lock import LockInputs, build_lock
         from envspec.plan import make_plan
@@ -223,7 +250,7 @@ class SourceBuilds:
         from envspec.venv.create import ensure_venv
         from envspec.venv.installed import read_installed
 
-        assert self._source is not None, "SourceBuilds.attach() was not called"
+        assert self._source is not None
         probe = self.probe
         everything = [*self._provisioned.get(directory, []), *requirements]
         self._provisioned[directory] = everything
@@ -235,9 +262,15 @@ class SourceBuilds:
             exclude_newer=self.options.exclude_newer,
             only_binary=self.options.only_binary,
         )
-        resolution = resolve({None: everything}, target=probe.target, source=self._source, options=options)
+        resolution = resolve(
+            {None: everything}, target=probe.target, source=self._source, options=options
+        )
         inputs = LockInputs(
-            python="", requirements=tuple(map(str, everything)), groups={}, indexes=(), resolution={}
+            python="",
+            requirements=tuple(map(str, everything)),
+            groups={},
+            indexes=(),
+            resolution={},
         )
         lock = build_lock(resolution, inputs, probe.target)
         selection = select_wanted(lock, probe.target, [], directory / "pylock.toml")

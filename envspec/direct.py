@@ -94,7 +94,9 @@ def materialise(
     if not wanted:
         return {}
     base = spec.project_dir
-    with ThreadPoolExecutor(max_workers=min(8, len(wanted)), thread_name_prefix="envspec-src") as pool:
+    with ThreadPoolExecutor(
+        max_workers=min(8, len(wanted)), thread_name_prefix="envspec-src"
+    ) as pool:
         done = list(pool.map(lambda pair: _one(pair[0], pair[1], base, materials), wanted))
     return {package.name: package for package in done}
 
@@ -107,11 +109,20 @@ def _one(name: NormalizedName, source: Source, base: Path, materials: Materials)
         raise SourceNotUsable(
             name, source, "is not a directory; only a source directory can be editable"
         )
+    if local is not None and not local.exists():
+        raise SourceNotUsable(
+            name,
+            source,
+            f"names {str(local)!r}, which does not exist",
+            hint="Fix the path in [sources]; a relative path is relative to the spec's directory.",
+        )
     filename = archive_filename(name, source)
     if local is not None:
         if not local.is_file():
             raise SourceNotUsable(
-                name, source, f"names {str(local)!r}, which does not exist",
+                name,
+                source,
+                f"names {str(local)!r}, which does not exist",
                 hint="Fix the path in [sources]; a relative path is relative to the spec's directory.",
             )
         sha256 = file_sha256(local)
@@ -133,7 +144,11 @@ def _one(name: NormalizedName, source: Source, base: Path, materials: Materials)
         assert source.url is not None
         hashes = {"sha256": source.sha256} if source.sha256 else {}
         pending = FileInfo(filename=filename, url=source.url, index_url="", hashes=hashes)
-        path = materials.download(pending)
+        try:
+            path = materials.download(pending)
+        except OutsideWorldError as error:
+            error.message = f"Cannot use the source of {name!r}: {error.message}"
+            raise
         sha256 = source.sha256 or file_sha256(path)
         file = FileInfo(
             filename=filename,
@@ -161,7 +176,9 @@ def _directory(
 ) -> DirectPackage:
     if not any((directory / marker).is_file() for marker in ("pyproject.toml", "setup.py")):
         raise SourceNotUsable(
-            name, source, f"is the directory {str(directory)!r}, which has neither a "
+            name,
+            source,
+            f"is the directory {str(directory)!r}, which has neither a "
             "pyproject.toml nor a setup.py: it is not a Python project",
         )
     digest = materials.digest(directory, source.editable)
@@ -189,8 +206,9 @@ def archive_filename(name: str, source: Source) -> str:
         filename = unquote(urlsplit(source.url).path.rsplit("/", 1)[-1])
     if not filename.endswith(_ARCHIVE_SUFFIXES):
         raise SourceNotUsable(
-            name, source, f"names {filename!r}, which is not a wheel (.whl) or an sdist "
-            "(.tar.gz, .zip)",
+            name,
+            source,
+            f"names {filename!r}, which is not a wheel (.whl) or an sdist (.tar.gz, .zip)",
         )
     return filename
 
@@ -220,6 +238,8 @@ def _parsed(data: bytes, origin: str) -> CandidateMetadata:
 def _check_name(name: NormalizedName, source: Source, metadata: CandidateMetadata) -> None:
     if canonicalize_name(metadata.name) != name:
         raise SourceNotUsable(
-            name, source, f"is the project {metadata.name!r}, not {name!r}",
+            name,
+            source,
+            f"is the project {metadata.name!r}, not {name!r}",
             hint=f"Name the source after the project it holds ({metadata.name!r}).",
         )

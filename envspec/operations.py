@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from envspec.errors import DriftFound, UserError
+from envspec.errors import DriftFound, OutsideWorldError, UserError
 from envspec.fsutil import cache_root
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from envspec.freshness import FreshnessMemo
     from envspec.index.source import IndexSource
     from envspec.lock import LockChange
+    from envspec.resolve.source import FileInfo
     from envspec.plan import Plan, Wanted
     from envspec.pythons.discover import Interpreter
     from envspec.pythons.probe import Probe
@@ -406,10 +407,23 @@ def _materialise(spec: Spec, source: IndexSource, builds: SourceBuilds) -> dict[
     from envspec.build import source_digest
     from envspec.direct import Materials, materialise
 
+    from envspec.index.download import HashMismatch
+
+    def download(file: FileInfo) -> Path:
+        try:
+            return source.download(file)
+        except HashMismatch as error:
+            raise OutsideWorldError(
+                f"The file at {error.url} does not match the #sha256= the spec gives for it: "
+                f"expected {file.sha256}, got {error.actual.get('sha256')}.",
+                hint="If the file changed on purpose, put its new sha256 in the spec; otherwise "
+                "something between you and the server is serving other content.",
+            ) from None
+
     return materialise(
         spec,
         Materials(
-            download=source.download,
+            download=download,
             archive_metadata=builds.archive_metadata,
             directory_metadata=builds.directory_metadata,
             digest=lambda directory, editable: source_digest(directory, editable=editable),

@@ -22,7 +22,7 @@ from envspec.build.backend import (
 )
 from envspec.build.cache import BuiltWheelCache, InvalidCacheKey
 from envspec.build.digest import SourceUnreadable, source_digest
-from envspec.build.frontend import Builder, BuildFailed, Provision
+from envspec.build.frontend import Builder, BuildFailed, Provision, packages_being_built
 from envspec.build.sdist import SDIST_SUFFIXES, UnsafeArchive, unpack_sdist
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Provision",
     "SourceUnreadable",
     "UnsafeArchive",
+    "packages_being_built",
     "read_build_system",
     "source_digest",
     "unpack_sdist",

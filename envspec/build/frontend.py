@@ -54,7 +54,7 @@ from envspec.build.backend import BuildSystem, read_build_system
 from envspec.errors import OutsideWorldError
 from envspec.fsutil import atomic_copy
 
-__all__ = ["BuildFailed", "Builder", "Provision"]
+__all__ = ["BuildFailed", "Builder", "Provision", "packages_being_built"]
 
 Provision = Callable[[Sequence[Requirement], Path], Path]
 """``provision(requirements, directory) -> python``: make a Python environment at ``directory``
@@ -67,6 +67,12 @@ _DROPPED_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "
 _building: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
     "envspec_build_stack", default=()
 )
+
+
+def packages_being_built() -> tuple[str, ...]:
+    """The packages this thread is building, outermost first (for messages about their build
+    environments, which the :data:`Provision` callable makes without knowing whose they are)."""
+    return _building.get()
 
 
 class BuildFailed(OutsideWorldError):
