@@ -17,7 +17,8 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,7 +93,22 @@ class SourceBuilds:
         self._provisioned: dict[Path, list[Requirement]] = {}
 
     def attach(self, source: IndexSource) -> None:
+        """Resolve build environments from ``source``, and build its sdists' metadata."""
         self._source = source
+        source.set_builder(self)
+
+    @classmethod
+    @contextmanager
+    def serving(
+        cls, source: IndexSource, probe: Probe, *, cache_dir: Path, options: ResolutionOptions
+    ) -> Iterator[SourceBuilds]:
+        """Builds for one command, attached to ``source``; their work directory removed after."""
+        builds = cls(probe=probe, cache_dir=cache_dir, options=options)
+        builds.attach(source)
+        try:
+            yield builds
+        finally:
+            builds.close()
 
     def close(self) -> None:
         if self._made is not None:

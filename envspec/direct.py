@@ -13,7 +13,6 @@ is named, which name it must have — are tested without a network or a build.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError, UserError
+from envspec.fsutil import file_sha256
 from envspec.resolve.source import CandidateMetadata, FileInfo
 from envspec.spec import Source, Spec
 
@@ -33,7 +33,7 @@ __all__ = [
     "Materials",
     "SourceNotUsable",
     "archive_filename",
-    "file_sha256",
+    "from_lock_relative",
     "lock_relative",
     "materialise",
 ]
@@ -223,12 +223,9 @@ def lock_relative(path: Path, base: Path) -> str:
     return PurePosixPath(*Path(relative).parts).as_posix() if relative != "." else "."
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def from_lock_relative(path: str, base: Path) -> Path:
+    """The inverse of :func:`lock_relative`: a lock's forward-slash path, on this system."""
+    return Path(base, *PurePosixPath(path).parts)
 
 
 def _parsed(data: bytes, origin: str) -> CandidateMetadata:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["atomic_copy", "atomic_write_bytes", "atomic_write_text", "cache_root"]
+__all__ = ["atomic_copy", "atomic_write_bytes", "atomic_write_text", "cache_root", "file_sha256"]
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, durable: bool = False) -> None:
@@ -56,6 +56,17 @@ def atomic_copy(source: Path, target: Path) -> Path:
             pass
         raise
     return target
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file, read in blocks (wheels and sdists can be large)."""
+    import hashlib  # not at the top: start-up time of the no-op commands
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.utils import NormalizedName
 
 from envspec.errors import OutsideWorldError, UserError
+from envspec.fsutil import file_sha256
+from envspec.urls import file_url_path
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from envspec.plan import Action, Wanted
     from envspec.target import Target
 
-__all__ = ["ProgressCallback", "local_file", "obtain_wheels", "select_wanted"]
+__all__ = ["ProgressCallback", "obtain_wheels", "select_wanted"]
 
 ProgressCallback = Callable[[str, int, int, int], None]
 """``(stage, done, total, bytes)``: stage is "download", "build" or "install"."""
@@ -48,6 +49,7 @@ def select_wanted(
         PylockSelectError,
     )
 
+    from envspec.direct import from_lock_relative
     from envspec.plan import Wanted
 
     environment = dict(target.markers)
@@ -71,7 +73,7 @@ def select_wanted(
     wanted = []
     for package, dist in chosen:
         if isinstance(dist, PackageDirectory):
-            directory = Path(base, *PurePosixPath(dist.path).parts).resolve()
+            directory = from_lock_relative(dist.path, base).resolve()
             tool = (package.tool or {}).get("envspec")
             digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
             wanted.append(
@@ -106,7 +108,7 @@ def select_wanted(
         if dist.url:
             url = dist.url
         elif dist.path:
-            url = Path(base, *PurePosixPath(dist.path).parts).resolve().as_uri()
+            url = from_lock_relative(dist.path, base).resolve().as_uri()
         else:
             raise UserError(f"{lock_path} gives no url or path for {package.name}.")
         if isinstance(dist, PackageArchive):
@@ -135,13 +137,6 @@ def select_wanted(
     return wanted
 
 
-def local_file(url: str) -> Path | None:
-    """The local path of a ``file:`` URL; None for any other URL."""
-    if not url.startswith("file:"):
-        return None
-    return Path(url2pathname(unquote(urlsplit(url).path)))
-
-
 def obtain_wheels(
     actions: Sequence[Action],
     *,
@@ -156,7 +151,6 @@ def obtain_wheels(
 
     ``unpack`` (the installer's unpacked-wheel cache) runs in the worker threads as each wheel
     is ready, so unzipping overlaps the network; it writes only into the cache."""
-    from envspec.direct import file_sha256
     from envspec.index.download import HashMismatch
     from envspec.resolve.source import FileInfo
 
@@ -175,7 +169,7 @@ def obtain_wheels(
 
     def fetch(want: Wanted) -> Path:
         assert want.sha256 is not None
-        local = local_file(want.url)
+        local = file_url_path(want.url)
         if local is not None:
             if not local.is_file():
                 raise UserError(f"{want.name}: the locked file {str(local)!r} does not exist.")
@@ -194,7 +188,7 @@ def obtain_wheels(
 
     def obtain(want: Wanted) -> tuple[NormalizedName, Path]:
         if want.kind == "directory":
-            directory = local_file(want.url)
+            directory = file_url_path(want.url)
             if builds is None or directory is None:
                 raise OutsideWorldError(f"{want.name}: cannot build {want.url} here.")
             if not directory.is_dir():

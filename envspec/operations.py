@@ -382,10 +382,7 @@ def _resolve(
     with IndexSource(spec.indexes, cache_dir=root, offline=offline) as source:
         source.prefetch(sorted(names - set(spec.sources)))
         probe = find_probe()
-        builds = SourceBuilds(probe=probe, cache_dir=root, options=spec.resolution)
-        builds.attach(source)
-        source.set_builder(builds)
-        try:
+        with SourceBuilds.serving(source, probe, cache_dir=root, options=spec.resolution) as builds:
             direct = _materialise(spec, source, builds)
             resolution = resolve(
                 requirements,
@@ -396,8 +393,6 @@ def _resolve(
                 upgrade=upgrade,
                 direct=direct,
             )
-        finally:
-            builds.close()
         return resolution, probe.target
 
 
@@ -439,13 +434,12 @@ def _local_source_changes(lock: Pylock, lock_dir: Path) -> list[str]:
     found = source_digests(lock)
     if not found:
         return []
-    from pathlib import PurePosixPath
-
     from envspec.build import SourceUnreadable, source_digest
+    from envspec.direct import from_lock_relative
 
     reasons = []
     for name, (path, editable, recorded) in sorted(found.items()):
-        directory = Path(lock_dir, *PurePosixPath(path).parts)
+        directory = from_lock_relative(path, lock_dir)
         if not directory.is_dir():
             reasons.append(f"the local source of {name!r} ({path}) no longer exists")
             continue
@@ -516,10 +510,10 @@ def _groups_key(groups: Sequence[str], all_groups: bool) -> tuple[str, ...]:
 
 
 def _sha256(path: Path) -> str | None:
-    import hashlib
+    from envspec.fsutil import file_sha256
 
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return None
 
@@ -653,7 +647,8 @@ def sync(
         existing = _read_lock(lock_path)
     assert existing is not None
 
-    from envspec.install import local_file, select_wanted
+    from envspec.install import select_wanted
+    from envspec.urls import file_url_path
 
     probe = _probe_for(spec, existing, python=python, cache_dir=cache_dir)
     selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
@@ -727,7 +722,7 @@ def sync(
                 spec_fresh=not frozen,
                 packages=len(selection),
                 local_sources=tuple(
-                    (str(local_file(w.url)), w.editable, w.source_digest or "")
+                    (str(file_url_path(w.url)), w.editable, w.source_digest or "")
                     for w in selection
                     if w.kind == "directory"
                 ),
@@ -785,15 +780,10 @@ def _obtain(
 
     root = cache_root(cache_dir)
     with IndexSource(spec.indexes, cache_dir=root, offline=offline) as source:
-        builds = SourceBuilds(probe=probe, cache_dir=root, options=spec.resolution)
-        builds.attach(source)
-        source.set_builder(builds)
-        try:
+        with SourceBuilds.serving(source, probe, cache_dir=root, options=spec.resolution) as builds:
             return obtain_wheels(
                 plan.to_install, source=source, builds=builds, progress=progress, unpack=unpack
             )
-        finally:
-            builds.close()
 
 
 def _apply(

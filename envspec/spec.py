@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Literal, cast
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -36,6 +34,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError, SpecError, SpecProblem, UserError
 from envspec.tomltext import read_key, skip, string_end
+from envspec.urls import file_url_path
 from envspec.schema import (
     KeyPath,
     format_key_path,
@@ -118,9 +117,7 @@ class Source:
             # a spec written on Windows ("libs\\mylib") names the same place everywhere
             written = Path(*PureWindowsPath(self.path).parts) if "\\" in self.path else Path(self.path)
             return Path(os.path.normpath(project_dir / written))
-        if self.url is not None and self.url.startswith("file:"):
-            return Path(url2pathname(unquote(urlsplit(self.url).path)))
-        return None
+        return file_url_path(self.url) if self.url is not None else None
 
     def describe(self) -> str:
         """Canonical words for the lock's record of inputs and for messages."""

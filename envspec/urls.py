@@ -6,9 +6,10 @@ cache keys, error messages and logs must only ever see ``https://host/simple``.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-__all__ = ["redact_url", "strip_credentials"]
+__all__ = ["file_url_path", "redact_url", "strip_credentials"]
 
 
 def strip_credentials(url: str) -> str:
@@ -30,3 +31,12 @@ def redact_url(url: str) -> str:
         return url
     bare = urlsplit(strip_credentials(url))
     return urlunsplit((bare.scheme, f"***@{bare.netloc}", bare.path, bare.query, bare.fragment))
+
+
+def file_url_path(url: str) -> Path | None:
+    """The local path a ``file:`` URL names; None for any other URL."""
+    if not url.startswith("file:"):
+        return None
+    from urllib.request import url2pathname
+
+    return Path(url2pathname(unquote(urlsplit(url).path)))

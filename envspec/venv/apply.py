@@ -73,7 +73,7 @@ from installer.utils import (
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError
-from envspec.fsutil import atomic_write_text
+from envspec.fsutil import atomic_write_text, file_sha256
 from envspec.plan import Action, Plan, Wanted
 from envspec.venv.installed import (
     DIRECT_URL_FILE,
@@ -302,11 +302,7 @@ class CachedUnpackInstaller:
         """The cache entry of ``wheel``, unpacking it first when absent. ``sha256`` is the wheel's
         digest when the caller verified it already; otherwise it is computed here."""
         if sha256 is None:
-            digest = hashlib.sha256()
-            with wheel.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            sha256 = digest.hexdigest()
+            sha256 = file_sha256(wheel)
         entry = self._cache_dir / sha256
         if (entry / _MANIFEST).is_file():
             return entry

@@ -15,7 +15,8 @@ from packaging.version import Version
 
 from envspec import lockfile
 from envspec.direct import DirectPackage
-from envspec.install import local_file, select_wanted
+from envspec.install import select_wanted
+from envspec.urls import file_url_path
 from envspec.lock import LockInputs, build_lock, changes_between, source_digests
 from envspec.resolve import resolve
 from envspec.resolve.source import CandidateMetadata, FileInfo
@@ -269,7 +270,7 @@ def test_select_wanted_gives_a_directory_to_build(tmp_path: Path) -> None:
     directory = (project / "libs" / "mylib").resolve()
     assert mylib.kind == "directory" and mylib.version is None and mylib.sha256 is None
     assert mylib.url == directory.as_uri() and mylib.direct_url == directory.as_uri()
-    assert local_file(mylib.url) == directory
+    assert file_url_path(mylib.url) == directory
     assert mylib.filename == "mylib"
     assert mylib.editable is True
     assert mylib.source_digest == DIGEST
@@ -285,14 +286,14 @@ def test_select_wanted_gives_archives_with_their_direct_url(tmp_path: Path) -> N
     wheel = (tmp_path / "wheels" / "vendored-1.0-py3-none-any.whl").resolve()
     assert vendored.kind == "wheel" and vendored.version == Version("1.0")
     assert vendored.url == wheel.as_uri() and vendored.direct_url == wheel.as_uri()
-    assert local_file(vendored.url) == wheel
+    assert file_url_path(vendored.url) == wheel
     assert (vendored.filename, vendored.sha256, vendored.size) == (wheel.name, WHEEL_SHA, 8)
     assert vendored.source_label == "../wheels/vendored-1.0-py3-none-any.whl"
     assert not vendored.editable and vendored.source_digest is None
     assert tool.kind == "sdist" and tool.version == Version("2.0")
     assert tool.url == TOOL_URL and tool.direct_url == TOOL_URL and tool.source_label == TOOL_URL
     assert (tool.filename, tool.sha256) == ("tool-2.0.tar.gz", TOOL_SHA)
-    assert local_file(tool.url) is None
+    assert file_url_path(tool.url) is None
     assert dep.direct_url is None and dep.source_label is None  # from the index
 
 
