@@ -50,6 +50,10 @@ class Output:
             print(f"hint: {error.hint}", file=self.stderr)
 
 
+def _packages(count: int) -> str:
+    return f"{count} package" if count == 1 else f"{count} packages"
+
+
 # ── commands ─────────────────────────────────────────────────────────────────────────────────
 
 
@@ -68,7 +72,7 @@ def _cmd_init(args: argparse.Namespace, out: Output) -> int:
         )
         out.info("Run `envspec sync`, or `envspec init --envspec-toml` for a separate file.")
         return EXIT_OK
-    out.info(f"Wrote {result.path} (python = {result.python!r}).")
+    out.info(f'Wrote {result.path} with python = "{result.python}" ({result.note}).')
     out.info("Add requirements to it, then run `envspec sync`.")
     return EXIT_OK
 
@@ -80,7 +84,7 @@ def _cmd_lock(args: argparse.Namespace, out: Output) -> int:
 
     if args.check:
         checked = operations.lock_check(Path.cwd(), cache_dir=args.cache_dir)
-        out.info(f"{checked.path.name} is fresh ({checked.package_count} packages).")
+        out.info(f"{checked.path.name} is fresh ({_packages(checked.package_count)}).")
         return EXIT_OK
     started = time.perf_counter()
     result = operations.lock(
@@ -93,9 +97,9 @@ def _cmd_lock(args: argparse.Namespace, out: Output) -> int:
     )
     elapsed = time.perf_counter() - started
     if result.fresh_without_resolving:
-        out.info(f"{result.path.name} is fresh ({result.package_count} packages); nothing to do.")
+        out.info(f"{result.path.name} is fresh ({_packages(result.package_count)}); nothing to do.")
         return EXIT_OK
-    out.info(f"Resolved {result.package_count} packages in {elapsed:.2f}s")
+    out.info(f"Resolved {_packages(result.package_count)} in {elapsed:.2f}s")
     for change in result.changes:
         out.info(f"  {change}")
     if result.written:
@@ -167,7 +171,7 @@ class _Progress:
 def _print_lock_changes(result: object, out: Output) -> None:
     changes = getattr(result, "changes", ())
     if changes:
-        out.info(f"Locked {getattr(result, 'package_count', 0)} packages:")
+        out.info(f"Locked {_packages(getattr(result, 'package_count', 0))}:")
         for change in changes:
             out.info(f"  {change}")
 
@@ -204,14 +208,14 @@ def _cmd_sync(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK
     if result.dry_run:
         if result.created:
-            out.result(f"would create {result.venv}")
+            out.result(f"would create {result.venv} with {result.interpreter}")
         for action in plan.actions:
             out.result(str(action))
         if plan.is_empty():
             out.result("nothing to do")
         return EXIT_OK
     if result.created:
-        out.info(f"Created {result.venv}")
+        out.info(f"Created {result.venv} with {result.interpreter}")
     for action in plan.actions:
         out.detail(f"  {action}")
     out.info(f"{plan.summary()} packages in {elapsed:.2f}s")
@@ -471,8 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     init = command(
         "init",
         "write a starter envspec.toml here",
-        "Write a starter envspec.toml in the current directory: python set to the newest\n"
-        "interpreter found (PATH, pyenv, py launcher), no requirements yet, commented examples.",
+        "Write a starter envspec.toml in the current directory: python set to a floor (\">=3.11\"),\n"
+        "the oldest interpreter found (PATH, pyenv, py launcher) that upstream still supports,\n"
+        "so every teammate with a supported Python can sync; no requirements yet.",
         "envspec init && envspec add requests",
         _cmd_init,
     )

@@ -75,7 +75,7 @@ _STARTER_SPEC = """\
 # `envspec lock` resolves it into pylock.toml; `envspec sync` makes .venv match that lock.
 # Commit both files. Every key is described in envspec's schemas/envspec.schema.json.
 
-python = "{python}"    # a PEP 440 specifier; a bare "3.12" means "==3.12.*"
+python = "{python}"   # a PEP 440 specifier; a bare "3.12" means "==3.12.*"
 
 requirements = [
   # "requests>=2.31",
@@ -101,6 +101,8 @@ class InitResult(NamedTuple):
     python: str
     pyproject: bool = False
     """True when the project's pyproject.toml serves as the spec instead (nothing written)."""
+    note: str = ""
+    """Why ``python`` is what it is, for the user."""
 
 
 def init(
@@ -111,7 +113,8 @@ def init(
     cache_dir: str | None = None,
     envspec_toml: bool = False,
 ) -> InitResult:
-    """Write a starter spec whose python is the newest interpreter found (``major.minor``).
+    """Write a starter spec whose python is a floor (``>=3.11``): the oldest interpreter found
+    that upstream still supports, so teammates with any supported Python can sync it.
 
     In a project with a pyproject.toml that has ``[project].requires-python``, that file already
     is a spec (its dependencies and ``[dependency-groups]``; envspec's own tables go under
@@ -146,12 +149,31 @@ def init(
             hint="Use `envspec init --force` to replace it.",
         )
     explicit = Path(python) if python else None
-    interpreter = choose_interpreter(
+    newest = choose_interpreter(
         SpecifierSet(">=3.8"), explicit=explicit, cache_dir=cache_root(cache_dir)
     )
-    version = f"{interpreter.version.major}.{interpreter.version.minor}"
-    atomic_write_text(target, _STARTER_SPEC.format(python=version), durable=True)
-    return InitResult(path=target, python=version)
+    floor, why = newest, "the Python given" if explicit else "the newest Python on this machine"
+    if explicit is None:
+        from envspec.pythons.discover import find_interpreters
+        from envspec.pythons.lifecycle import is_supported_upstream
+
+        upstream = [
+            found
+            for found in find_interpreters(cache_dir=cache_root(cache_dir))
+            if found.is_supported and is_supported_upstream(found.version)
+        ]
+        if upstream:
+            floor = min(upstream, key=lambda found: found.version)
+            if floor.version.release[:2] != newest.version.release[:2]:
+                why = "the oldest Python on this machine that upstream still supports"
+    minor = f"{floor.version.major}.{floor.version.minor}"
+    specifier = f">={minor}"
+    atomic_write_text(target, _STARTER_SPEC.format(python=specifier), durable=True)
+    return InitResult(
+        path=target,
+        python=specifier,
+        note=f"{minor} is {why}; sync uses the newest that fits, here {newest.version}",
+    )
 
 
 # ── lock ─────────────────────────────────────────────────────────────────────────────────────
@@ -497,6 +519,9 @@ class SyncResult(NamedTuple):
     """The venv was created (or recreated) by this sync."""
     dry_run: bool
     windows: bool
+    interpreter: str = ""
+    """The interpreter the venv is (or would be) made with, "<version> (<path>)"; empty when
+    nothing was probed."""
 
 
 ProgressCallback = Callable[[str, int, int, int], None]
@@ -591,10 +616,38 @@ def _local_sources_unchanged(entries: Sequence[tuple[str, bool, str]]) -> bool:
 
 
 def sync_is_noop(
-    directory: Path, *, groups: Sequence[str] = (), all_groups: bool = False, frozen: bool = False
+    directory: Path,
+    *,
+    groups: Sequence[str] = (),
+    all_groups: bool = False,
+    frozen: bool = False,
+    python: str | None = None,
 ) -> Path | None:
+    """The venv when a sync has nothing to do. An interpreter asked for by ``--python`` (or
+    ``ENVSPEC_PYTHON``) other than the one the venv was made with always needs a real sync."""
+    import os
+
     found = vouching_state(directory, groups=groups, all_groups=all_groups, frozen=frozen)
-    return found[0] if found is not None else None
+    if found is None:
+        return None
+    requested = python or os.environ.get("ENVSPEC_PYTHON") or None
+    if requested is not None and not _is_interpreter(requested, found[1].python):
+        return None
+    return found[0]
+
+
+def _is_interpreter(requested: str, recorded: str) -> bool:
+    """Whether ``requested`` (a path, or a command name looked up on PATH) is the interpreter the
+    state recorded (``"<path> <version>"``), comparing resolved paths."""
+    import os
+    import shutil
+
+    if os.sep in requested or (os.altsep is not None and os.altsep in requested):
+        path: str | None = os.path.expanduser(requested)
+    else:
+        path = shutil.which(requested)
+    recorded_path = recorded.rsplit(" ", 1)[0]
+    return path is not None and os.path.realpath(path) == os.path.realpath(recorded_path)
 
 
 def sync(
@@ -618,7 +671,9 @@ def sync(
     import os
 
     if not dry_run and not reinstall:
-        done = sync_is_noop(directory, groups=groups, all_groups=all_groups, frozen=frozen)
+        done = sync_is_noop(
+            directory, groups=groups, all_groups=all_groups, frozen=frozen, python=python
+        )
         if done is not None:
             return SyncResult(done, None, None, False, False, os.name == "nt")
 
@@ -655,7 +710,8 @@ def sync(
     if selection is None:
         # the lock was resolved for another interpreter or platform than this machine's
         if frozen or locked:
-            raise UserError(
+            # a committed lock that does not serve this machine is drift, not bad input
+            raise DriftFound(
                 f"{lock_path} was locked for {_lock_environment(existing)}, which does not match "
                 f"this machine's Python {probe.version} ({probe.platform}).",
                 hint="Run `envspec lock` (or sync without --frozen/--locked) to re-lock here.",
@@ -678,7 +734,9 @@ def sync(
         usable = venv_dir.exists() and venv_problem(layout, probe.version) is None
         installed = read_installed(layout) if usable else {}
         plan = make_plan(selection, installed, reinstall=_everything(selection, reinstall))
-        return SyncResult(venv_dir, plan, relocked, not usable, True, layout.windows)
+        return SyncResult(
+            venv_dir, plan, relocked, not usable, True, layout.windows, _described(probe)
+        )
 
     from envspec.venv.create import refuse_foreign
     from envspec.venv.locking import venv_lock
@@ -730,7 +788,13 @@ def sync(
                 lock_stat=file_stat(lock_path),
             ),
         )
-    return SyncResult(venv_dir, plan, relocked, created, False, layout.windows)
+    return SyncResult(
+        venv_dir, plan, relocked, created, False, layout.windows, _described(probe)
+    )
+
+
+def _described(probe: Probe) -> str:
+    return f"Python {probe.version} ({probe.path})"
 
 
 def _everything(selection: Sequence[Wanted], reinstall: bool) -> list[NormalizedName]:

@@ -1,5 +1,6 @@
 """The CLI as a user meets it: help, version, init, errors, exit codes (real subprocesses)."""
 
+
 from __future__ import annotations
 
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from envspec import __version__
+from tests.support.pythons import require_python
 
 COMMANDS = ["init", "lock", "sync", "check", "add", "remove", "tree", "why", "export", "run", "python"]
 
@@ -59,8 +61,9 @@ def test_init_writes_a_valid_starter_spec_and_refuses_to_overwrite(tmp_path: Pat
     spec_path = tmp_path / "envspec.toml"
     spec = load_spec(spec_path)
     assert spec.requirements == ()
-    # python is the newest interpreter found, as major.minor
-    assert str(spec.python).startswith("==3.")
+    # python is a floor (a teammate with an older supported Python can sync), and says why
+    assert str(spec.python).startswith(">=3.")
+    assert f'python = "{spec.python}"' in done.stderr and "sync uses the newest" in done.stderr
     assert "# \"requests>=2.31\"" in spec_path.read_text()
 
     spec_path.write_text('python = "3.11"\nrequirements = ["mine"]\n')
@@ -76,12 +79,11 @@ def test_init_writes_a_valid_starter_spec_and_refuses_to_overwrite(tmp_path: Pat
 
 
 def test_init_with_explicit_python(tmp_path: Path) -> None:
-    python = Path("/root/.pyenv/versions/3.11.7/bin/python3")
-    if not python.exists():
-        pytest.skip("pyenv 3.11 not on this machine")
+    python = require_python("3.11")
     done = envspec("init", "--python", str(python), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert 'python = "3.11"' in (tmp_path / "envspec.toml").read_text()
+    assert 'python = ">=3.11"' in (tmp_path / "envspec.toml").read_text()
+    assert "the Python given" in done.stderr
 
 
 def test_a_broken_spec_lists_every_problem_and_exits_2(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.cli import Project
 from tests.support.fixtures import IndexServerFactory
+from tests.support.pythons import require_python
 from tests.support.universe import load_universe, merge_universes, universe_from_dict
 
 pytestmark = pytest.mark.slow
@@ -148,9 +149,7 @@ def test_offline_lock_from_the_cache(project: Project) -> None:
 
 
 def test_lock_for_an_explicit_older_python(project: Project) -> None:
-    python = Path("/root/.pyenv/versions/3.11.7/bin/python3")
-    if not python.exists():
-        pytest.skip("pyenv 3.11 not on this machine")
+    python = require_python("3.11")
     done = project.envspec("lock", "--python", str(python))
     assert done.returncode == 0, done.stderr
     assert "python_version == \"3.11\"" in project.lock_text

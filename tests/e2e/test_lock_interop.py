@@ -9,16 +9,15 @@ import pytest
 
 from tests.support.cli import Project
 from tests.support.fixtures import IndexServerFactory
+from tests.support.pythons import require_python
 
 pytestmark = pytest.mark.slow
 
-PYTHON = Path("/root/.pyenv/versions/3.12.1/bin/python3")
 
 
 def test_uv_pip_sync_installs_an_envspec_lock(tmp_path: Path, index_server: IndexServerFactory) -> None:
     uv = pytest.importorskip("uv")
-    if not PYTHON.exists():
-        pytest.skip("pyenv 3.12 not on this machine")
+    python = require_python("3.12")
     server = index_server("basic")
     project = Project(tmp_path / "proj", server.url)
     project.write_spec(
@@ -29,7 +28,7 @@ def test_uv_pip_sync_installs_an_envspec_lock(tmp_path: Path, index_server: Inde
     assert done.returncode == 0, done.stderr
 
     venv = tmp_path / "venv"
-    subprocess.run([str(PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True)
     synced = subprocess.run(
         [uv.find_uv_bin(), "pip", "sync", "--python", str(venv / "bin" / "python"), "pylock.toml"],
         cwd=project.root, capture_output=True, text=True,

@@ -14,18 +14,12 @@ import pytest
 
 from tests.support.cli import Project
 from tests.support.fixtures import IndexServerFactory
+from tests.support.pythons import require_python
 from tests.support.universe import load_universe, merge_universes
 
 pytestmark = pytest.mark.slow
 
-PYENV = Path("/root/.pyenv/versions")
-
-
-def python(version: str) -> Path:
-    found = sorted(PYENV.glob(f"{version}.*/bin/python3"))
-    if not found:
-        pytest.skip(f"no pyenv Python {version} on this machine")
-    return found[-1]
+python = require_python
 
 
 def installed(project: Project) -> dict[str, str]:
@@ -146,6 +140,36 @@ def test_oldest_target_python_38(project: Project) -> None:
     got = installed(project)
     assert got["app"] == "2.0.0" and got["compat"] == "1.0.0"  # compat: python_version < '3.11'
     del out
+
+
+def test_an_explicit_other_python_is_never_nothing_to_do(project: Project) -> None:
+    py311, py312 = python("3.11"), python("3.12")
+    project.write_spec('python = ">=3.11,<3.13"\nrequirements = ["lib-b"]\n')
+    out = sync_ok(project, "--python", str(py311))
+    assert "with Python 3.11" in out and str(py311) in out  # which interpreter, said once
+    assert venv_version(project).startswith("3.11")
+    same = sync_ok(project, "--python", str(py311))
+    assert "nothing to do" in same
+    switched = sync_ok(project, "--python", str(py312))
+    assert "nothing to do" not in switched and "Created" in switched
+    assert venv_version(project).startswith("3.12")
+    back = project.envspec("sync", env={"ENVSPEC_PYTHON": str(py311)})
+    assert back.returncode == 0, back.stderr
+    assert venv_version(project).startswith("3.11")
+    assert installed(project) == {"lib-b": "1.1.0"}
+
+
+def test_a_lock_for_another_machine_is_drift_under_locked_and_frozen(project: Project) -> None:
+    py311, py312 = python("3.11"), python("3.12")
+    project.write_spec('python = ">=3.11,<3.13"\nrequirements = ["lib-b"]\n')
+    assert project.envspec("lock", "--python", str(py311)).returncode == 0
+    before = project.lock_text
+    for flag in ("--locked", "--frozen"):
+        done = project.envspec("sync", flag, "--python", str(py312))
+        assert done.returncode == 1, (flag, done.stderr)
+        assert "does not match this machine" in done.stderr
+    assert project.lock_text == before
+    assert not (project.root / ".venv").exists()
 
 
 def test_groups_on_and_off(project: Project) -> None:

@@ -8,7 +8,6 @@ so each scenario is built once per module (module-scoped fixtures) and several t
 from __future__ import annotations
 
 import email.parser
-import glob
 import json
 import shutil
 import subprocess
@@ -29,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 from envspec.build import BuildFailed, Builder, unpack_sdist
 from envspec.errors import EXIT_OUTSIDE
+from tests.support.pythons import pyenv_python, require_python
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ BACKEND_WHEELS = {
     "setuptools": REPO / "fixtures" / "wheels" / "setuptools-75.3.2-py3-none-any.whl",
     "flit-core": REPO / "fixtures" / "wheels" / "flit_core-3.9.0-py3-none-any.whl",
 }
-PY38 = sorted(glob.glob("/root/.pyenv/versions/3.8*/bin/python3"))
+PY38 = pyenv_python("3.8")
 
 
 class UnknownBuildRequirement(Exception):
@@ -374,10 +374,10 @@ def test_sdist_unpacked_and_built(tmp_path: Path) -> None:
     assert wheel_metadata(wheel)["Version"] == "2.0.1"
 
 
-@pytest.mark.skipif(not PY38, reason="no CPython 3.8 in /root/.pyenv")
+@pytest.mark.skipif(PY38 is None, reason="needs CPython 3.8 from pyenv, not here")
 def test_target_interpreter_runs_the_backend(tmp_path: Path) -> None:
     source = copy_fixture("setuptools-dynamic", tmp_path)
-    with Builder(provision=FixtureProvision(PY38[-1]), work_dir=tmp_path / "work") as builder:
+    with Builder(provision=FixtureProvision(require_python("3.8")), work_dir=tmp_path / "work") as builder:
         meta = parse_metadata(builder.metadata(source, package="dynamic-deps"))
     requires = requires_of(meta)
     assert "built-on-py-3-8" in requires and "tomli>=1.1" in requires

@@ -1,8 +1,12 @@
 """Probing real interpreters: the facts envspec computes must be the ones packaging sees inside them.
 
-packaging cannot run on 3.8 (it needs 3.9+), so for 3.9+ interpreters the reference is
-``packaging.tags.sys_tags()`` / ``packaging.markers.default_environment()`` run *inside* the target
-with the dev environment's packaging on PYTHONPATH; 3.8 is checked for what a user relies on.
+The reference is ``packaging.tags.sys_tags()`` / ``packaging.markers.default_environment()`` run
+*inside* the target. It is the dev environment's own packaging wherever that release supports the
+target's Python; for older targets (packaging 26.4 needs 3.10, so 3.9 cannot import it) it is the
+packaging 26.3 wheel kept in ``fixtures/wheels/`` (imported straight from the zip), so a new
+packaging release never changes what these tests compare against. packaging has no release for 3.8
+that shares envspec's tag order, so 3.8 is checked for what a user relies on. The probe script
+itself never imports packaging (a test below says so).
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ from typing import Any
 
 import packaging
 import pytest
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 import envspec.pythons.probe as probe_module
 from envspec.errors import EXIT_OUTSIDE
 from envspec.pythons import InterpreterProbeFailed, Probe, probe_interpreter
 from envspec.pythons.probe import CACHE_DIRNAME
+from tests.support.pythons import require_python
 
 pytestmark = pytest.mark.slow
 
-PYENV = Path("/root/.pyenv/versions")
 PACKAGING_DIR = str(Path(packaging.__file__).parent.parent)
+FIXTURE_PACKAGING = Path(__file__).parents[2] / "fixtures/wheels/packaging-26.3-py3-none-any.whl"
 PROBE_SCRIPT = (Path(probe_module.__file__).parent / "_probe_script.py").read_text()
 REFERENCE = (
     "import json\n"
@@ -36,11 +42,19 @@ REFERENCE = (
 )
 
 
-def python(minor: str) -> Path:
-    matches = sorted(PYENV.glob(f"{minor}.*/bin/python3"))
-    if not matches:
-        pytest.skip(f"no CPython {minor} in {PYENV}")
-    return matches[-1]
+python = require_python
+
+
+def packaging_path_for(interpreter: Path) -> str:
+    """Where the reference packaging is imported from inside ``interpreter``: the dev
+    environment's release when its Requires-Python admits the interpreter, else the fixture."""
+    from importlib.metadata import metadata
+
+    requires = metadata("packaging").get("Requires-Python") or ""
+    version = run(interpreter, "import sys; print('%d.%d.%d' % sys.version_info[:3])").strip()
+    if SpecifierSet(requires).contains(version, prereleases=True):
+        return PACKAGING_DIR
+    return str(FIXTURE_PACKAGING)
 
 
 def run(interpreter: Path, code: str, **env: str) -> str:
@@ -103,10 +117,22 @@ def test_tags_and_markers_equal_packagings_inside_the_interpreter(
     minor: str, tmp_path: Path
 ) -> None:
     interpreter = python(minor)
-    reference = json.loads(run(interpreter, REFERENCE, PYTHONPATH=PACKAGING_DIR))
+    reference = json.loads(run(interpreter, REFERENCE, PYTHONPATH=packaging_path_for(interpreter)))
     probe = probe_interpreter(interpreter, cache_dir=tmp_path)
     assert [str(tag) for tag in probe.target.tags] == reference["tags"]
     assert dict(probe.target.markers) == reference["markers"]
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.13"])
+def test_the_probe_script_never_needs_packaging(minor: str, tmp_path: Path) -> None:
+    """The probe runs inside interpreters envspec does not control: a packaging that cannot be
+    imported there (too new for it, or broken) must not matter."""
+    poisoned = tmp_path / "packaging"
+    poisoned.mkdir()
+    (poisoned / "__init__.py").write_text("raise ImportError('the probe imported packaging')\n")
+    output = run(python(minor), PROBE_SCRIPT, PYTHONPATH=str(tmp_path))
+    answer = json.loads(output.strip().splitlines()[-1])
+    assert answer["tags"] and answer["markers"]["python_version"] == minor
 
 
 def test_derived_platforms_match_the_host_on_this_machine(
@@ -114,7 +140,7 @@ def test_derived_platforms_match_the_host_on_this_machine(
 ) -> None:
     """With host detection bypassed, tags derived from the probe alone are still packaging's."""
     interpreter = python("3.12")
-    reference = json.loads(run(interpreter, REFERENCE, PYTHONPATH=PACKAGING_DIR))
+    reference = json.loads(run(interpreter, REFERENCE, PYTHONPATH=packaging_path_for(interpreter)))
     if any(tag.rsplit("-", 1)[-1].startswith("musllinux") for tag in reference["tags"]):
         pytest.skip("musllinux tags are not derived (see envspec.pythons.probe)")
     monkeypatch.setattr(probe_module, "_host_glibc_version", lambda: "not this host")

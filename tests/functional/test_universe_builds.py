@@ -31,11 +31,12 @@ from envspec.spec import Index
 
 from tests.support.fixtures import IndexServerFactory
 from tests.support.index_server import JSON_V1, IndexServer
+from tests.support.pythons import pyenv_python
 from tests.support.universe import FIXTURES_DIR
 
 PIP_PYTHON = "python3"
 """The system Python (3.11, pip 23.2): the frontend most users have."""
-NEWER_PIP_PYTHON = Path("/root/.pyenv/versions/3.13.0/bin/python3")
+NEWER_PIP_PYTHON = pyenv_python("3.13")
 """pip >= 24.1 no longer adds ``wheel`` to a setup.py-only project's build requirements."""
 
 
@@ -147,7 +148,7 @@ def test_a_broken_sdist_fails_to_build_with_its_message(
     assert list(out.iterdir()) == []
 
 
-@pytest.mark.skipif(not NEWER_PIP_PYTHON.exists(), reason="pyenv 3.13 (pip 24.2) not here")
+@pytest.mark.skipif(NEWER_PIP_PYTHON is None, reason="needs pyenv's CPython 3.13 (pip 24.2), not here")
 def test_pip_builds_the_setup_py_only_sdist_through_the_legacy_backend(
     build_index: IndexServer, out: Path
 ) -> None:

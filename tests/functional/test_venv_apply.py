@@ -30,21 +30,18 @@ from envspec.venv.apply import (
 from envspec.venv.create import ensure_venv
 from envspec.venv.installed import JOURNAL_DIRNAME, find_dist_info, read_installed
 from envspec.venv.layout import VenvLayout
+from tests.support.pythons import require_python
 from tests.support.universe import Release
 from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-PYENV = Path("/root/.pyenv/versions")
-PY38 = PYENV / "3.8.18/bin/python3"
-PY312 = PYENV / "3.12.1/bin/python3"
+PY38, PY312 = "3.8", "3.12"
 
 
-def _venv(tmp_path: Path, interpreter: Path = PY312) -> VenvLayout:
-    if not interpreter.exists():
-        pytest.skip(f"{interpreter} is not installed")
-    probe = probe_interpreter(interpreter, cache_dir=tmp_path / "cache")
+def _venv(tmp_path: Path, interpreter: str = PY312) -> VenvLayout:
+    probe = probe_interpreter(require_python(interpreter), cache_dir=tmp_path / "cache")
     layout, _ = ensure_venv(
         tmp_path / ".venv", interpreter=probe.path, version=probe.version, scheme=probe.scheme
     )
@@ -114,7 +111,7 @@ def _installer(kind: str, tmp_path: Path) -> WheelInstaller:
 @pytest.mark.parametrize("kind", ["installer", "cached"])
 @pytest.mark.parametrize("interpreter", [PY38, PY312], ids=["3.8", "3.12"])
 def test_install_import_script_then_uninstall_leaves_nothing(
-    tmp_path: Path, interpreter: Path, kind: str
+    tmp_path: Path, interpreter: str, kind: str
 ) -> None:
     layout = _venv(tmp_path, interpreter)
     pristine = _tree(layout.root)

@@ -19,18 +19,15 @@ from envspec.venv.create import (
     pyvenv_version,
 )
 from envspec.venv.layout import read_pyvenv_cfg
+from tests.support.pythons import require_python
 
 pytestmark = pytest.mark.slow
 
-PYENV = Path("/root/.pyenv/versions")
-PY38 = PYENV / "3.8.18/bin/python3"
-PY312 = PYENV / "3.12.1/bin/python3"
+PY38, PY312 = "3.8", "3.12"
 
 
-def _probe(interpreter: Path, tmp_path: Path) -> Probe:
-    if not interpreter.exists():
-        pytest.skip(f"{interpreter} is not installed")
-    return probe_interpreter(interpreter, cache_dir=tmp_path / "cache")
+def _probe(version: str, tmp_path: Path) -> Probe:
+    return probe_interpreter(require_python(version), cache_dir=tmp_path / "cache")
 
 
 def _ensure(root: Path, probe: Probe) -> tuple[object, bool]:
@@ -48,7 +45,7 @@ def _venv_python_version(python: Path) -> str:
 
 
 @pytest.mark.parametrize("interpreter", [PY38, PY312], ids=["3.8", "3.12"])
-def test_creates_a_working_venv_then_keeps_it(tmp_path: Path, interpreter: Path) -> None:
+def test_creates_a_working_venv_then_keeps_it(tmp_path: Path, interpreter: str) -> None:
     probe = _probe(interpreter, tmp_path)
     root = tmp_path / ".venv"
     layout, created = ensure_venv(

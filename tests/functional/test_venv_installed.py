@@ -24,19 +24,18 @@ from envspec.venv.installed import (
     read_record,
 )
 from envspec.venv.layout import VenvLayout
+from tests.support.pythons import require_python
 from tests.support.universe import Release
 from tests.support.wheels import build_wheel, record_hash
 
 pytestmark = pytest.mark.slow
 
-PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3")
 
 
 @pytest.fixture
 def layout(tmp_path: Path) -> VenvLayout:
-    if not PY312.exists():
-        pytest.skip(f"{PY312} is not installed")
-    probe = probe_interpreter(PY312, cache_dir=tmp_path / "cache")
+    python = require_python("3.12")
+    probe = probe_interpreter(python, cache_dir=tmp_path / "cache")
     made, _ = ensure_venv(
         tmp_path / ".venv", interpreter=probe.path, version=probe.version, scheme=probe.scheme
     )

@@ -21,22 +21,21 @@ from envspec.venv.create import ensure_venv
 from envspec.venv.installed import find_dist_info
 from envspec.venv.layout import VenvLayout
 from envspec.venv.verify import venv_python_findings, verify_files
+from tests.support.pythons import require_python
 from tests.support.universe import Release
 from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.slow
 
-PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3")
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> VenvLayout:
     """One venv holding three packages (one with a console script, two sharing a namespace
     directory), made once; each test works on its own copy."""
-    if not PY312.exists():
-        pytest.skip(f"{PY312} is not installed")
+    python = require_python("3.12")
     base = tmp_path_factory.mktemp("verify")
-    probe = probe_interpreter(PY312, cache_dir=base / "cache")
+    probe = probe_interpreter(python, cache_dir=base / "cache")
     layout, _ = ensure_venv(
         base / ".venv", interpreter=probe.path, version=probe.version, scheme=probe.scheme
     )

@@ -23,6 +23,24 @@ def run_envspec(*args: str, cwd: Path, env: dict[str, str] | None = None,
     )
 
 
+def _skip_without_interpreter(body: str) -> None:
+    """A spec whose ``python`` no interpreter here satisfies would fail for want of a Python, not
+    for what the test checks: skip it, naming the Python it needs."""
+    import tomllib
+
+    from tests.support.pythons import skip_unless_python
+
+    try:
+        python = tomllib.loads(body).get("python")
+    except tomllib.TOMLDecodeError:
+        return  # a test of a broken spec
+    if isinstance(python, str) and python.strip():
+        try:
+            skip_unless_python(python)
+        except ValueError:
+            return  # a test of a bad specifier
+
+
 @dataclass
 class Project:
     """A project directory with an envspec.toml that points at a loopback index."""
@@ -32,6 +50,7 @@ class Project:
 
     def write_spec(self, body: str, *, index_url: str | None = None) -> None:
         url = index_url or self.index_url
+        _skip_without_interpreter(body)
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "envspec.toml").write_text(
             f'{body.rstrip()}\n\n[[index]]\nname = "loopback"\nurl = "{url}"\n'
