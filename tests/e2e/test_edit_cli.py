@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.cli import Project
 from tests.support.fixtures import IndexServerFactory
+from tests.support.pythons import skip_unless_python
 
 pytestmark = pytest.mark.slow
 
@@ -89,6 +90,7 @@ def test_remove_a_name_that_is_not_in_the_spec(project: Project) -> None:
 
 
 def test_a_pyproject_toml_serves_as_the_spec(tmp_path: Path, index_server: IndexServerFactory) -> None:
+    skip_unless_python(">=3.12,<3.13")
     server = index_server("basic")
     root = tmp_path / "pyproj"
     root.mkdir()
