@@ -2,7 +2,8 @@
 
 Every command calls one function in ``envspec.operations`` and prints what it returns. Exceptions
 derived from :class:`envspec.errors.EnvspecError` become one paragraph on stderr and the exit code
-the error carries; anything else is a bug, reported as such (with a traceback under ``--verbose``).
+the error carries; anything else is a bug: one paragraph saying so, its traceback saved under the
+cache dir's ``crash-reports/`` (shown too under ``--verbose``), and exit code 4.
 
 Start-up cost matters (``envspec sync`` with nothing to do must answer in tens of milliseconds), so
 this module imports only the standard library and ``envspec.errors`` at the top; operations and
@@ -196,6 +197,7 @@ def _cmd_sync(args: argparse.Namespace, out: Output) -> int:
             cache_dir=args.cache_dir,
             offline=args.offline,
             progress=progress,
+            link_mode=args.link_mode,
         )
     finally:
         progress.clear()
@@ -247,6 +249,7 @@ def _cmd_run(args: argparse.Namespace, out: Output) -> int:
         python=args.python,
         cache_dir=args.cache_dir,
         offline=args.offline,
+        link_mode=args.link_mode,
     )
     if env.synced is not None and env.synced.plan is not None and not env.synced.plan.is_empty():
         out.info(f"Synced {env.venv}: {env.synced.plan.summary()} packages")
@@ -310,8 +313,10 @@ def _edit_then_sync(args: argparse.Namespace, out: Output, *, add: list[str], re
                 error.hint = "Remove the requirement that pulls it in, or pin it in the spec."
         raise
     where = f"group {args.group!r} of " if args.group else ""
+    from envspec.urls import redact_text
+
     for text in result.written:
-        out.info(f"Added {text!r} to {where}{result.spec_path.name}")
+        out.info(f"Added {redact_text(text)!r} to {where}{result.spec_path.name}")
     for name in remove:
         out.info(f"Removed {name!r} from {where}{result.spec_path.name}")
     _print_lock_changes(result.lock, out)
@@ -322,7 +327,7 @@ def _edit_then_sync(args: argparse.Namespace, out: Output, *, add: list[str], re
         groups = sorted({*groups, args.group})
     synced = operations.sync(
         Path.cwd(), cache_dir=args.cache_dir, offline=args.offline,
-        groups=groups, all_groups=all_groups,
+        groups=groups, all_groups=all_groups, link_mode=args.link_mode,
     )
     if synced.plan is not None:
         out.info(f"{synced.plan.summary()} packages in {synced.venv}")
@@ -357,14 +362,14 @@ def _cmd_why(args: argparse.Namespace, out: Output) -> int:
 
 def _cmd_export(args: argparse.Namespace, out: Output) -> int:
     from envspec import operations
-    from envspec.fsutil import atomic_write_text
+    from envspec.fsutil import write_user_file
 
     text = operations.export(
         Path.cwd(), format=args.format, groups=args.group, all_groups=args.all_groups
     )
     if args.output:
         path = Path(args.output)
-        atomic_write_text(path, text)
+        write_user_file(path, text)
         out.info(f"Wrote {path}")
     else:
         out.stdout.write(text)
@@ -397,6 +402,15 @@ def _add_group_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--all-groups", action="store_true", help="include every dependency group"
+    )
+
+
+def _add_link_mode_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--link-mode",
+        choices=["clone", "hardlink", "copy"],
+        help="how installed files get from the cache into the venv (default: the spec's "
+        "[venv] link-mode, else clone on macOS, hardlink elsewhere)",
     )
 
 
@@ -533,6 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_group_options(sync)
     _add_python_option(sync)
+    _add_link_mode_option(sync)
 
     check = command(
         "check",
@@ -560,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("requirements", nargs="+", metavar="REQ", help="PEP 508 requirement")
     add.add_argument("--group", metavar="NAME", help="add to this dependency group")
     add.add_argument("--no-sync", action="store_true", help="stop after the lock")
+    _add_link_mode_option(add)
 
     remove = command(
         "remove",
@@ -571,6 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("names", nargs="+", metavar="NAME")
     remove.add_argument("--group", metavar="NAME", help="remove from this dependency group")
     remove.add_argument("--no-sync", action="store_true", help="stop after the lock")
+    _add_link_mode_option(remove)
 
     tree = command(
         "tree",
@@ -615,6 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_run,
     )
     run.add_argument("--frozen", action="store_true", help="do not sync first")
+    _add_link_mode_option(run)
     _add_group_options(run)
     _add_python_option(run)
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
@@ -644,16 +662,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _show_build_output(out: Output) -> None:
-    """--verbose: every line a build backend prints, as it prints it (envspec.building logs them
-    to this logger and nowhere else)."""
+def _show_log(out: Output, logger_name: str, prefix: str) -> None:
+    """--verbose: print each record of ``logger_name`` on stderr behind ``prefix``, as it comes.
+    Two loggers are shown: ``envspec.build.output`` (every line a build backend prints) and
+    ``envspec.notes`` (what envspec skipped or worked around, such as a broken index entry)."""
     import logging
 
     class _Lines(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            print(f"  | {record.getMessage()}", file=out.stderr, flush=True)
+            print(f"{prefix}{record.getMessage()}", file=out.stderr, flush=True)
 
-    logger = logging.getLogger("envspec.build.output")
+    logger = logging.getLogger(logger_name)
     logger.handlers[:] = [_Lines()]
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -663,7 +682,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
     """Run envspec with ``argv`` (without the program name); returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
     out = Output(
         verbosity=args.verbose - args.quiet,
         stdout=stdout or sys.stdout,
@@ -674,7 +694,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         parser.print_help(out.stderr)
         return EXIT_USER
     if out.verbosity > 0:
-        _show_build_output(out)
+        _show_log(out, "envspec.build.output", "  | ")
+        _show_log(out, "envspec.notes", "note: ")
     try:
         if args.directory:
             try:
@@ -708,6 +729,80 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         where = f" ({error.filename})" if error.filename else ""
         print(f"error: {error.strerror or error}{where}", file=out.stderr)
         return EXIT_OUTSIDE
+    except Exception as error:  # noqa: BLE001 - anything else is a bug: say so, never exit 1
+        return _report_bug(error, args, arguments, out)
+
+
+def _report_bug(
+    error: BaseException, args: argparse.Namespace, arguments: list[str], out: Output
+) -> int:
+    """Turn an unexpected exception into one paragraph and a saved traceback (exit 4).
+
+    A raw traceback with exit status 1 reads as "drift" to CI; a bug gets its own exit code, and its
+    traceback goes to a file the user can attach to a report rather than into their terminal.
+    """
+    import traceback
+
+    from envspec.errors import EXIT_BUG
+
+    from envspec.urls import redact_text
+
+    text = redact_text("".join(traceback.format_exception(error)))  # locals may hold URLs
+    header = (
+        f"envspec {__version__} on Python {sys.version.split()[0]} ({sys.platform})\n"
+        f"cwd: {os.getcwd()}\nargv: {_redacted_argv(arguments)}\n\n"
+    )
+    saved = _save_crash_report(header + text, getattr(args, "cache_dir", None))
+    if args.verbose:
+        print(text, end="", file=out.stderr)
+    where = f"The full traceback was saved to {saved}." if saved else (
+        "The traceback could not be saved; run again with -v to see it."
+    )
+    print(
+        f"error: this is a bug in envspec, not a problem with your project "
+        f"({type(error).__name__}: {_first_line(error)}). {where} Please report it on envspec's "
+        "issue tracker (the repository you installed envspec from), attaching that file and the "
+        "command you ran.",
+        file=out.stderr,
+    )
+    return EXIT_BUG
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else "no message"
+
+
+def _redacted_argv(arguments: list[str]) -> str:
+    """The command line with every URL's password redacted: reports get shared."""
+    from envspec.urls import redact_text
+
+    return " ".join(redact_text(arg) for arg in arguments)
+
+
+def _save_crash_report(text: str, cache_dir: str | None) -> Path | None:
+    """Write ``text`` under ``<cache>/crash-reports/``, else the temp dir; None if neither works."""
+    import tempfile
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
+    candidates: list[Path] = []
+    try:
+        from envspec.fsutil import cache_root
+
+        candidates.append(cache_root(cache_dir) / "crash-reports")
+    except Exception:  # noqa: BLE001 - the report must not fail because the cache dir is odd
+        pass
+    candidates.append(Path(tempfile.gettempdir()) / "envspec-crash-reports")
+    for directory in candidates:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f"{stamp}.txt"
+            path.write_text(text, encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        return path
+    return None
 
 
 def _cmd_completion(args: argparse.Namespace, out: Output) -> int:

@@ -27,6 +27,7 @@ from envspec.errors import OutsideWorldError, UserError
 from envspec.fsutil import file_sha256
 from envspec.resolve.source import CandidateMetadata, FileInfo
 from envspec.spec import Source, Spec
+from envspec.urls import redact_url
 
 __all__ = [
     "DirectPackage",
@@ -61,7 +62,8 @@ class DirectPackage:
     """An archive's file (its sha256 and size always known), or for a directory its file: URI."""
     metadata: CandidateMetadata
     location: str
-    """For the lock: the URL of a remote archive, else the path relative to the lock's directory."""
+    """For the lock: the URL of a remote archive (its secret redacted, :func:`redact_url`), else
+    the path relative to the lock's directory."""
     local: bool
     digest: str | None = None
     """A directory's digest of the inputs that matter (``envspec.build.source_digest``)."""
@@ -143,7 +145,10 @@ def _one(name: NormalizedName, source: Source, base: Path, materials: Materials)
     else:
         assert source.url is not None
         hashes = {"sha256": source.sha256} if source.sha256 else {}
+        # the download is the one place the URL's own credentials are used; everything kept
+        # after it (the candidate, the lock, messages) has them redacted
         pending = FileInfo(filename=filename, url=source.url, index_url="", hashes=hashes)
+        shown = redact_url(source.url)
         try:
             path = materials.download(pending)
         except OutsideWorldError as error:
@@ -152,12 +157,12 @@ def _one(name: NormalizedName, source: Source, base: Path, materials: Materials)
         sha256 = source.sha256 or file_sha256(path)
         file = FileInfo(
             filename=filename,
-            url=source.url,
+            url=shown,
             index_url="",
             hashes={"sha256": sha256},
             size=path.stat().st_size,
         )
-        location = source.url
+        location = shown
     metadata = _parsed(materials.archive_metadata(path, file), file.url)
     _check_name(name, source, metadata)
     return DirectPackage(

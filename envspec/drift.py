@@ -40,6 +40,7 @@ FindingKind = Literal[
     "stale-lock",
     "missing-venv",
     "python-mismatch",
+    "modified-venv",
     "missing",
     "wrong-version",
     "changed-source",
@@ -47,7 +48,10 @@ FindingKind = Literal[
     "damaged",
     "modified-file",
     "missing-file",
+    "changed-mode",
     "unowned-file",
+    "startup-file",
+    "stray-bytecode",
 ]
 FINDING_KINDS: tuple[FindingKind, ...] = get_args(FindingKind)
 """Every kind, in the order the check looks for them (and the report lists them)."""
@@ -56,10 +60,20 @@ LOCK_KINDS: frozenset[FindingKind] = frozenset({"missing-lock", "stale-lock"})
 """Kinds fixed by re-locking; every other kind is fixed by a sync."""
 
 _FILE_KINDS: frozenset[FindingKind] = frozenset(
-    {"damaged", "modified-file", "missing-file", "unowned-file"}
+    {
+        "damaged",
+        "modified-file",
+        "missing-file",
+        "changed-mode",
+        "unowned-file",
+        "startup-file",
+        "stray-bytecode",
+    }
 )
 """Kinds a plain sync does not repair (the installed versions are right): they need
-``--reinstall``, which rewrites every file from the verified wheels."""
+``--reinstall``, which rewrites every file from the verified wheels and removes every file in
+site-packages that no RECORD owns. ``modified-venv`` is repaired by any sync (it recreates the
+venv), ``--reinstall`` included."""
 
 _ORDER = {kind: position for position, kind in enumerate(FINDING_KINDS)}
 
@@ -68,6 +82,7 @@ _SECTIONS: dict[FindingKind, str] = {
     "stale-lock": "The lock is stale for the spec:",
     "missing-venv": "No venv:",
     "python-mismatch": "Wrong Python:",
+    "modified-venv": "The venv itself was changed (its interpreter or pyvenv.cfg):",
     "missing": "Missing packages (locked, not installed):",
     "wrong-version": "Wrong versions:",
     "changed-source": "Installed from another source (or an outdated one):",
@@ -75,7 +90,10 @@ _SECTIONS: dict[FindingKind, str] = {
     "damaged": "Damaged packages (cannot be verified or uninstalled reliably):",
     "modified-file": "Modified files:",
     "missing-file": "Missing files:",
-    "unowned-file": "Files no RECORD owns (added inside a package directory):",
+    "changed-mode": "Files whose permissions changed:",
+    "unowned-file": "Files no RECORD owns (added to site-packages):",
+    "startup-file": "Startup files no RECORD owns (run by every Python start):",
+    "stray-bytecode": "Bytecode that does not match its source (or has none):",
 }
 
 # How the verdict counts each kind: (singular, plural); None: named, not counted.
@@ -84,6 +102,7 @@ _COUNTED: dict[FindingKind, tuple[str, str] | None] = {
     "stale-lock": None,
     "missing-venv": None,
     "python-mismatch": None,
+    "modified-venv": ("changed venv file", "changed venv files"),
     "missing": ("missing", "missing"),
     "wrong-version": ("wrong version", "wrong versions"),
     "changed-source": ("changed source", "changed sources"),
@@ -91,7 +110,10 @@ _COUNTED: dict[FindingKind, tuple[str, str] | None] = {
     "damaged": ("damaged", "damaged"),
     "modified-file": ("modified file", "modified files"),
     "missing-file": ("missing file", "missing files"),
+    "changed-mode": ("changed mode", "changed modes"),
     "unowned-file": ("unowned file", "unowned files"),
+    "startup-file": ("startup file", "startup files"),
+    "stray-bytecode": ("stray bytecode file", "stray bytecode files"),
 }
 
 
@@ -342,7 +364,10 @@ def _source_of(wanted: Wanted) -> str:
 def _changed_source(
     name: NormalizedName, wanted: Wanted, installed: Installed, reason: Reason | None
 ) -> Finding:
-    actual = installed.direct_url or "an index"
+    from envspec.urls import redact_url
+
+    # a direct_url.json written before URLs were redacted may hold a password: never show it
+    actual = redact_url(installed.direct_url) if installed.direct_url else "an index"
     if reason == "now-editable":
         detail = "it is installed not editable; the lock wants it editable"
     elif reason == "no-longer-editable":

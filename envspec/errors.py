@@ -3,7 +3,8 @@
 The CLI is the only place that turns these into text on stderr and a process exit code, so the
 library code raises them with their data attached and never formats for a terminal. Exit codes are
 the product's contract (DESIGN.md): 1 drift or staleness found, 2 the user's input is wrong,
-3 the outside world failed.
+3 the outside world failed, 4 a bug in envspec (an exception that is none of these: the CLI saves its
+traceback and says where, so that CI never reads a crash as "drift").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 __all__ = [
+    "EXIT_BUG",
     "EXIT_DRIFT",
     "EXIT_OK",
     "EXIT_OUTSIDE",
@@ -28,6 +30,7 @@ EXIT_OK = 0
 EXIT_DRIFT = 1
 EXIT_USER = 2
 EXIT_OUTSIDE = 3
+EXIT_BUG = 4
 
 
 class EnvspecError(Exception):

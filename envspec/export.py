@@ -23,6 +23,7 @@ from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
 from envspec.errors import UserError
 from envspec.graph import select_groups, selected_packages
+from envspec.urls import redact_url, strip_credentials
 
 __all__ = ["NotExportable", "to_pylock_subset", "to_requirements_txt"]
 
@@ -77,7 +78,9 @@ def _package_lines(
         )
         if not hashes:
             raise NotExportable(package.name, "its archive has no sha256, sha384 or sha512 hash")
-        requirement = f"{package.name} @ {archive.url}"
+        # no userinfo at all: pip then asks its netrc or keyring, where a redacted password
+        # ("user:***@") would be sent as the password
+        requirement = f"{package.name} @ {strip_credentials(archive.url)}"
     else:
         if package.version is None:
             raise NotExportable(package.name, "the lock gives it no version")
@@ -102,7 +105,7 @@ def _index_options(packages: list[Package]) -> list[str]:
     """``--index-url`` for the index the packages came from when it is not PyPI's (plus
     ``--extra-index-url`` for any other), so that plain ``pip install -r`` looks in the right
     place. Credentials were never in the lock; pip asks its keyring or netrc for them."""
-    indexes = list(dict.fromkeys(p.index for p in packages if p.index))
+    indexes = list(dict.fromkeys(strip_credentials(p.index) for p in packages if p.index))
     if not indexes or all(index in _PYPI_SIMPLE for index in indexes):
         return []
     first, *others = indexes
@@ -176,7 +179,7 @@ def to_pylock_subset(lock: Pylock, groups: Collection[str] | None = None) -> Pyl
     """
     chosen = select_groups(lock, groups)
     packages = [
-        dataclasses.replace(package, marker=_without_groups(package))
+        _without_secrets(dataclasses.replace(package, marker=_without_groups(package)))
         for package in selected_packages(lock, chosen)
     ]
     tool: dict[str, Any] = {
@@ -184,6 +187,7 @@ def to_pylock_subset(lock: Pylock, groups: Collection[str] | None = None) -> Pyl
     }
     envspec_tool = dict((lock.tool or {}).get("envspec") or {})
     envspec_tool.pop("inputs", None)
+    envspec_tool.pop("packages", None)  # the record of the whole lock, not of this subset
     envspec_tool["export"] = {"groups": list(chosen)}
     tool["envspec"] = envspec_tool
     subset = dataclasses.replace(
@@ -195,6 +199,28 @@ def to_pylock_subset(lock: Pylock, groups: Collection[str] | None = None) -> Pyl
     )
     subset.validate()
     return subset
+
+
+def _without_secrets(package: Package) -> Package:
+    """The package with every URL's secret redacted (a lock written by another tool may carry
+    one; envspec's own never do)."""
+    changes: dict[str, Any] = {}
+    if package.index:
+        changes["index"] = strip_credentials(package.index)
+    if package.archive is not None and package.archive.url:
+        changes["archive"] = dataclasses.replace(
+            package.archive, url=redact_url(package.archive.url)
+        )
+    if package.vcs is not None and package.vcs.url:
+        changes["vcs"] = dataclasses.replace(package.vcs, url=redact_url(package.vcs.url))
+    if package.sdist is not None and package.sdist.url:
+        changes["sdist"] = dataclasses.replace(package.sdist, url=redact_url(package.sdist.url))
+    if package.wheels:
+        changes["wheels"] = [
+            dataclasses.replace(wheel, url=redact_url(wheel.url)) if wheel.url else wheel
+            for wheel in package.wheels
+        ]
+    return dataclasses.replace(package, **changes) if changes else package
 
 
 def _without_groups(package: Package) -> Any:

@@ -8,17 +8,19 @@ same way: a PEP 751 selection, the planner, and these wheels.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 
-from envspec.errors import OutsideWorldError, UserError
+from envspec.errors import EnvspecError, OutsideWorldError, UserError
 from envspec.fsutil import file_sha256
-from envspec.urls import file_url_path
+from envspec.urls import file_url_path, redact_url
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
@@ -29,6 +31,18 @@ if TYPE_CHECKING:
     from envspec.target import Target
 
 __all__ = ["ProgressCallback", "obtain_wheels", "select_wanted"]
+
+_UNPACK_FAILURES: tuple[type[Exception], ...] = (
+    OSError,
+    ValueError,
+    LookupError,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+"""What unpacking a wheel raises for bad data or a failing disk (not for a bug in envspec)."""
 
 ProgressCallback = Callable[[str, int, int, int], None]
 """``(stage, done, total, bytes)``: stage is "download", "build" or "install"."""
@@ -114,8 +128,9 @@ def select_wanted(
         if isinstance(dist, PackageArchive):
             filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
             kind_of: Literal["wheel", "sdist"] = "wheel" if filename.endswith(".whl") else "sdist"
-            direct_url: str | None = url
-            label: str | None = dist.path or dist.url
+            # redacted as direct_url.json records it, so that drift compares like with like
+            direct_url: str | None = redact_url(url)
+            label: str | None = dist.path or (redact_url(dist.url) if dist.url else None)
         else:
             filename = dist.filename
             kind_of = "wheel" if isinstance(dist, PackageWheel) else "sdist"
@@ -132,9 +147,61 @@ def select_wanted(
                 kind=kind_of,
                 direct_url=direct_url,
                 source_label=label,
+                dependencies=_locked_dependencies(package.dependencies),
             )
         )
     return wanted
+
+
+def _locked_dependencies(dependencies: object) -> tuple[str, ...] | None:
+    if not isinstance(dependencies, list):
+        return None
+    names = {
+        canonicalize_name(entry["name"])
+        for entry in dependencies
+        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str)
+    }
+    return tuple(sorted(names))
+
+
+def _check_wheel_metadata(want: Wanted, wheel: Path) -> None:
+    """Refuse a wheel whose own METADATA is not what was locked (exit 3, naming the package).
+
+    The lock was resolved from metadata the index served separately (PEP 658) or from the wheel;
+    the hash check proves the wheel is the one locked, not that the separate file told the truth
+    about it. Name, version and every locked dependency name must be in the wheel's METADATA."""
+    from envspec.index.metadata import wheel_metadata
+    from envspec.resolve.source import CandidateMetadata, FileInfo, InvalidMetadata
+
+    info = FileInfo(filename=want.filename, url=want.url, index_url="", hashes={})
+    origin = redact_url(want.url)
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            metadata = CandidateMetadata.from_bytes(wheel_metadata(archive, info), origin=origin)
+    except (zipfile.BadZipFile, OSError, ValueError, InvalidMetadata) as error:
+        raise OutsideWorldError(
+            f"Could not read the METADATA of {want.name} from {origin!r}: {error}."
+        ) from None
+    problems = []
+    if metadata.name != want.name:
+        problems.append(f"its name is {metadata.name!r}, the lock says {want.name!r}")
+    if want.version is not None and metadata.version != want.version:
+        problems.append(f"its version is {metadata.version}, the lock says {want.version}")
+    if want.dependencies is not None:
+        declared = {canonicalize_name(r.name) for r in metadata.requires_dist}
+        missing = [name for name in want.dependencies if name not in declared]
+        if missing:
+            problems.append(
+                "the lock says it depends on " + ", ".join(missing) + ", its METADATA does not"
+            )
+    if problems:
+        raise OutsideWorldError(
+            f"The wheel of {want.name} {want.version} disagrees with the lock: "
+            + "; ".join(problems)
+            + ". The index's metadata for it did not match the wheel itself; nothing was installed.",
+            hint="The index (or a mirror) serves wrong metadata for this file: report it to "
+            "its maintainers.",
+        )
 
 
 def obtain_wheels(
@@ -186,6 +253,21 @@ def obtain_wheels(
         )
         return source.download(info)
 
+    def unpacking(wheel: Path, sha256: str | None, name: str) -> None:
+        """The ``unpack`` callback, whose failures (a hostile or broken archive, a full disk)
+        become envspec errors naming the package: it runs in a worker thread, and whatever it
+        raises reaches the user through ``pool.map``."""
+        if unpack is None:
+            return
+        try:
+            unpack(wheel, sha256)
+        except EnvspecError:
+            raise
+        except _UNPACK_FAILURES as error:
+            raise OutsideWorldError(
+                f"Could not unpack {name} from {str(wheel)!r}: {error}."
+            ) from None
+
     def obtain(want: Wanted) -> tuple[NormalizedName, Path]:
         if want.kind == "directory":
             directory = file_url_path(want.url)
@@ -201,8 +283,7 @@ def obtain_wheels(
             wheel = builds.directory_wheel(
                 directory, want.name, editable=want.editable, digest=want.source_digest
             )
-            if unpack is not None:
-                unpack(wheel, None)
+            unpacking(wheel, None, want.name)
             return want.name, wheel
         path = fetch(want)
         if want.kind == "sdist":
@@ -211,11 +292,10 @@ def obtain_wheels(
             assert want.sha256 is not None
             building()
             wheel = builds.sdist_wheel(path, want.sha256, want.name, str(want.version))
-            if unpack is not None:
-                unpack(wheel, None)
+            unpacking(wheel, None, want.name)
             return want.name, wheel
-        if unpack is not None:
-            unpack(path, want.sha256)
+        _check_wheel_metadata(want, path)
+        unpacking(path, want.sha256, want.name)
         return want.name, path
 
     if not wanted:

@@ -11,9 +11,11 @@ Pure: builds and compares values; reading and writing TOML is ``envspec.lockfile
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -31,10 +33,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from envspec.errors import OutsideWorldError
+from envspec.errors import OutsideWorldError, UserError
 from envspec.spec import Spec
 from envspec.target import Target
-from envspec.urls import strip_credentials
+from envspec.urls import redact_text, redact_url, strip_credentials
 
 if TYPE_CHECKING:
     from envspec.resolve import Resolution, ResolvedPackage
@@ -46,9 +48,12 @@ __all__ = [
     "LockInputs",
     "build_lock",
     "changes_between",
+    "check_directories",
     "locked_versions",
     "normalize_requirement",
+    "packages_record",
     "recorded_inputs",
+    "truncation_problem",
     "source_digests",
     "stale_reasons",
     "target_environment",
@@ -62,12 +67,15 @@ _ENVIRONMENT_KEYS = ("implementation_name", "sys_platform", "platform_machine")
 
 
 def normalize_requirement(requirement: Requirement) -> str:
-    """One canonical spelling per meaning: ``Requests >= 2.31`` and ``requests>=2.31`` are equal."""
+    """One canonical spelling per meaning: ``Requests >= 2.31`` and ``requests>=2.31`` are equal.
+
+    A URL's secret is redacted (the lock records this): both sides of a freshness comparison are
+    spelt this way, so a new password alone never makes a lock stale, while another URL does."""
     text: str = canonicalize_name(requirement.name)
     if requirement.extras:
         text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"
     if requirement.url:
-        text += f" @ {requirement.url}"
+        text += f" @ {redact_url(requirement.url)}"
         if requirement.marker:
             text += " "
     elif requirement.specifier:
@@ -149,8 +157,27 @@ class LockInputs:
             sources={str(k): str(v) for k, v in dict(data.get("sources", {})).items()},
         )
 
+    def redacted(self) -> LockInputs:
+        """These inputs with every URL's secret redacted, as envspec records them; a lock written
+        before that holds the password itself."""
+        return LockInputs(
+            python=self.python,
+            requirements=tuple(redact_text(r) for r in self.requirements),
+            groups={name: tuple(redact_text(r) for r in reqs) for name, reqs in self.groups.items()},
+            indexes=self.indexes,
+            resolution=self.resolution,
+            sources={name: redact_text(where) for name, where in self.sources.items()},
+        )
+
     def differences(self, recorded: LockInputs) -> list[str]:
-        """What changed from ``recorded`` (the lock's) to ``self`` (the spec's), in words."""
+        """What changed from ``recorded`` (the lock's) to ``self`` (the spec's), in words (any
+        secret a lock recorded is never repeated)."""
+        clean = recorded.redacted()
+        if clean != recorded and not self._differences(clean):
+            return ["the lock records a password in a URL; re-locking writes it redacted"]
+        return self._differences(clean)
+
+    def _differences(self, recorded: LockInputs) -> list[str]:
         found: list[str] = []
         if self.python != recorded.python:
             found.append(f"python changed from {recorded.python!r} to {self.python!r}")
@@ -195,8 +222,82 @@ def recorded_inputs(lock: Pylock) -> LockInputs | None:
     return LockInputs.from_toml(tool["inputs"])
 
 
+def packages_record(packages: Sequence[Package]) -> dict[str, Any]:
+    """What envspec records of a lock's package list, so that a list cut short is noticed.
+
+    A lock truncated at a package boundary (what a bad merge or a half-copied file leaves) is still
+    a valid PEP 751 file, and would install a subset of the environment without a word. The count
+    and a digest of the (name, version) pairs are recorded under ``[tool.envspec.packages]``; file
+    hashes are left out, so that a tampered hash is still caught (and named) at download time."""
+    lines = sorted(
+        f"{package.name} "
+        f"{package.version if package.version is not None else _directory_label(package)}"
+        for package in packages
+    )
+    digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    return {"count": len(lines), "sha256": digest}
+
+
+def _directory_label(package: Package) -> str:
+    return f"({package.directory.path})" if package.directory is not None else "-"
+
+
+def truncation_problem(lock: Pylock) -> str | None:
+    """Why the lock's packages are not the ones envspec wrote (None: they are, or no record)."""
+    tool = (lock.tool or {}).get("envspec")
+    record = tool.get("packages") if isinstance(tool, Mapping) else None
+    if not isinstance(record, Mapping):
+        return None  # another tool's lock, or one from before envspec recorded its packages
+    actual = packages_record(lock.packages)
+    if record.get("count") != actual["count"]:
+        return (
+            f"the lock records {record.get('count')} packages but lists {actual['count']} "
+            "(cut short or badly merged?)"
+        )
+    if record.get("sha256") != actual["sha256"]:
+        return (
+            "the lock's packages are not the ones envspec wrote (edited or badly merged?): "
+            "their digest does not match [tool.envspec.packages]"
+        )
+    return None
+
+
+def check_directories(spec: Spec, lock: Pylock) -> None:
+    """Refuse (exit 2) a lock ``directory`` entry outside the project that the spec does not name.
+
+    Reading a lock hashes its local directories (their digest decides freshness), so an entry
+    ``../../../..`` would make even a read-only ``check`` walk the whole filesystem. A directory
+    inside the project is fine; one outside it (``../libs/x``) only when the spec's ``[sources]``
+    names that very directory for that package."""
+    project = spec.project_dir.resolve()
+    for package in lock.packages:
+        if package.directory is None:
+            continue
+        written = package.directory.path
+        where = Path(project, *PurePosixPath(written.replace("\\", "/")).parts).resolve()
+        if where == project or where.is_relative_to(project):
+            continue
+        source = spec.sources.get(package.name)
+        named = source.local_path(spec.project_dir) if source is not None else None
+        if named is not None and named.resolve() == where:
+            continue
+        raise UserError(
+            f"The lock's directory entry for {package.name!r} ({written!r}) points outside the "
+            f"project ({project}), and the spec's [sources] does not name that directory.",
+            hint="Run `envspec lock` to write the lock from the spec, or name the directory "
+            "in [sources].",
+        )
+
+
 def stale_reasons(spec: Spec, lock: Pylock) -> list[str]:
-    """Why ``lock`` does not serve ``spec`` (empty: it is fresh). Never touches the network."""
+    """Why ``lock`` does not serve ``spec`` (empty: it is fresh). Never touches the network.
+
+    Raises :class:`UserError` for a lock directory entry that may not be read (see
+    :func:`check_directories`): everything that compares a lock's local sources asks this first."""
+    check_directories(spec, lock)
+    damaged = truncation_problem(lock)
+    if damaged is not None:
+        return [damaged]
     recorded = recorded_inputs(lock)
     if recorded is None:
         return ["the lock was not written by envspec for this spec (no [tool.envspec] inputs)"]
@@ -239,7 +340,7 @@ def _file_entry_fields(file: FileInfo) -> dict[str, Any]:
             f"The index gave no sha256 for {file.filename}; a lock needs one for every file."
         )
     fields: dict[str, Any] = {
-        "url": file.url,
+        "url": redact_url(file.url),  # an index may list files with a userinfo
         "size": file.size,
         "upload_time": file.upload_time,
         "hashes": {"sha256": file.sha256},
@@ -292,7 +393,7 @@ def _direct_package(resolved: ResolvedPackage, marker: Marker | None) -> Package
         )
     file = direct.file
     archive = PackageArchive(
-        url=None if direct.local else direct.location,
+        url=None if direct.local else redact_url(direct.location),
         path=direct.location if direct.local else None,
         size=file.size,
         hashes={"sha256": file.sha256 or ""},
@@ -347,6 +448,7 @@ def build_lock(resolution: Resolution, inputs: LockInputs, target: Target) -> Py
             "envspec": {
                 "inputs": inputs.to_toml(),
                 "target": {"python-version": str(target.python_version)},
+                "packages": packages_record(packages),
             }
         },
     )

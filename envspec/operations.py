@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from envspec.index.source import IndexSource
     from envspec.lock import LockChange
     from envspec.resolve.source import FileInfo
+    from envspec.spec import LinkMode
     from envspec.plan import Plan, Wanted
     from envspec.pythons.discover import Interpreter
     from envspec.pythons.probe import Probe
@@ -121,7 +122,7 @@ def init(
     ``[tool.envspec]``): nothing is written unless ``envspec_toml`` asks for a separate file."""
     from packaging.specifiers import SpecifierSet
 
-    from envspec.fsutil import atomic_write_text
+    from envspec.fsutil import write_user_file
     from envspec.pythons.discover import choose_interpreter
 
     pyproject = directory / PYPROJECT_FILENAME
@@ -168,7 +169,7 @@ def init(
                 why = "the oldest Python on this machine that upstream still supports"
     minor = f"{floor.version.major}.{floor.version.minor}"
     specifier = f">={minor}"
-    atomic_write_text(target, _STARTER_SPEC.format(python=specifier), durable=True)
+    write_user_file(target, _STARTER_SPEC.format(python=specifier))
     return InitResult(
         path=target,
         python=specifier,
@@ -210,6 +211,9 @@ def find_spec(directory: Path) -> Path:
             f"No {SPEC_FILENAME} (or pyproject.toml) in {directory}.",
             hint="Run `envspec init` to write one, or use -C DIR to point at a project.",
         )
+    from envspec.fsutil import clean_stale_temp
+
+    clean_stale_temp(path.parent)  # what a killed lock or edit left (git ignores it meanwhile)
     return path
 
 
@@ -227,7 +231,7 @@ def _read_lock(path: Path) -> Pylock | None:
     from envspec import lockfile
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes()  # decoded by loads: a non-UTF-8 lock is bad input, not a crash
     except FileNotFoundError:
         return None
     return lockfile.loads(text, path=path)
@@ -312,9 +316,9 @@ def lock(
     old_text = lock_path.read_text(encoding="utf-8") if existing is not None else None
     written = text != old_text
     if written:
-        from envspec.fsutil import atomic_write_text
+        from envspec.fsutil import write_user_file
 
-        atomic_write_text(lock_path, text, durable=True)
+        write_user_file(lock_path, text)
     _remember_fresh(memo, lock_path, new)
     return LockResult(
         path=lock_path,
@@ -401,7 +405,9 @@ def _resolve(
     requirements.update({str(name): reqs for name, reqs in spec.groups.items()})
     names = {canonicalize_name(r.name) for reqs in requirements.values() for r in reqs}
     root = cache_root(cache_dir)
-    with IndexSource(spec.indexes, cache_dir=root, offline=offline) as source:
+    with IndexSource(
+        spec.indexes, cache_dir=root, offline=offline, source_urls=_source_urls(spec)
+    ) as source:
         source.prefetch(sorted(names - set(spec.sources)))
         probe = find_probe()
         with SourceBuilds.serving(source, probe, cache_dir=root, options=spec.resolution) as builds:
@@ -416,6 +422,11 @@ def _resolve(
                 direct=direct,
             )
         return resolution, probe.target
+
+
+def _source_urls(spec: Spec) -> list[str]:
+    """The spec's source URLs as written: their credentials serve the lock's redacted URLs."""
+    return [source.url for source in spec.sources.values() if source.url is not None]
 
 
 def _materialise(spec: Spec, source: IndexSource, builds: SourceBuilds) -> dict[NormalizedName, DirectPackage]:
@@ -568,7 +579,12 @@ def vouching_state(
     (and, unless ``frozen``, the spec) for these groups; None when a real sync is needed. Costs a few stats, a small JSON
     read and a directory listing: no interpreter, no network, no resolver, and in the usual case
     not even a TOML parse or a hash."""
-    from envspec.venv.state import file_stat, read_state, site_packages_fingerprint
+    from envspec.venv.state import (
+        file_stat,
+        read_state,
+        site_packages_fingerprint,
+        venv_files_signature,
+    )
 
     spec_path = spec_path_in(directory)
     if spec_path is None:
@@ -599,6 +615,13 @@ def vouching_state(
     if site_packages_fingerprint(site_packages) != state.fingerprint:
         return None
     if state.local_sources and not _local_sources_unchanged(state.local_sources):
+        return None
+    scripts = state.layout.get("scripts")
+    # a replaced interpreter or an edited pyvenv.cfg: a few stats tell (a state without them,
+    # from an older envspec, never vouches)
+    if not state.venv_files or scripts is None:
+        return None
+    if venv_files_signature(venv_dir, Path(scripts)) != state.venv_files:
         return None
     return venv_dir, state
 
@@ -663,11 +686,13 @@ def sync(
     cache_dir: str | None = None,
     offline: bool = False,
     progress: ProgressCallback | None = None,
+    link_mode: LinkMode | None = None,
 ) -> SyncResult:
     """Make the spec's venv hold exactly what the lock selects for this machine and groups.
 
     ``reinstall`` rewrites every selected package from its verified wheel (unpacked afresh), which
-    repairs files edited or deleted inside the venv: the one drift a version comparison misses."""
+    repairs files edited or deleted inside the venv: the one drift a version comparison misses.
+    ``link_mode`` (``--link-mode``) overrides the spec's ``[venv] link-mode``."""
     import os
 
     if not dry_run and not reinstall:
@@ -694,6 +719,11 @@ def sync(
                 f"There is no {LOCK_FILENAME} next to {spec.path}; --frozen needs one.",
                 hint="Run `envspec lock` first, or sync without --frozen.",
             )
+        from envspec.lock import truncation_problem
+
+        damaged = truncation_problem(existing)
+        if damaged is not None:  # never install a silently partial lock
+            raise DriftFound(f"{lock_path} is damaged: {damaged}.", hint="Run `envspec lock`.")
     elif locked:
         lock_check(directory, cache_dir=cache_dir)  # DriftFound (exit 1) when stale
         existing = _read_lock(lock_path)
@@ -744,8 +774,15 @@ def sync(
 
     refuse_foreign(venv_dir)  # before the lock file is put into it
     with venv_lock(venv_dir):
+        from envspec.venv.integrity import venv_tampering
+        from envspec.venv.state import read_state, venv_files_signature
+
+        scripts = VenvLayout.from_scheme(venv_dir, probe.scheme, windows=os.name == "nt").scripts
+        # a replaced interpreter or an edited pyvenv.cfg: only a new venv is what the lock says
+        tampered = bool(venv_tampering(venv_dir, scripts, read_state(venv_dir)))
         layout, created = ensure_venv(
-            venv_dir, interpreter=probe.path, version=probe.version, scheme=probe.scheme
+            venv_dir, interpreter=probe.path, version=probe.version, scheme=probe.scheme,
+            recreate=tampered,
         )
         plan = make_plan(
             selection, read_installed(layout), reinstall=_everything(selection, reinstall)
@@ -754,11 +791,14 @@ def sync(
             clear_state(venv_dir)
             from envspec.venv.apply import CachedUnpackInstaller
 
-            installer = CachedUnpackInstaller(cache_root(cache_dir) / "unpacked-v1")
-            if reinstall:
-                # venv files are linked to the unpacked entries, so an edit made inside a venv
-                # may have reached them too: unpack the (sha256-verified) wheels again
-                for action in plan.to_install:
+            installer = CachedUnpackInstaller(
+                cache_root(cache_dir) / "unpacked-v1", link_mode=link_mode or spec.link_mode
+            )
+            # venv files are linked to the unpacked entries, so an edit made inside a venv
+            # (a METADATA's version, a module) may have reached them too: whatever replaces an
+            # installed distribution is unpacked again from its (sha256-verified) wheel
+            for action in plan.to_install:
+                if reinstall or action.kind != "install":
                     if action.wanted is not None and action.wanted.sha256 is not None:
                         installer.forget(action.wanted.sha256)
             wheels = _obtain(
@@ -766,6 +806,12 @@ def sync(
                 unpack=installer.unpacked,
             )
             _apply(plan, layout, wheels, installer=installer, progress=progress)
+        if reinstall:
+            from envspec.venv.prune import prune_unowned
+
+            # what no RECORD owns (a planted .pth, a module added to a package, stray
+            # bytecode) survives any reinstall of the packages: removed here
+            prune_unowned(layout)
         from envspec.venv.installed import dist_info_fingerprint
 
         write_state(
@@ -786,11 +832,20 @@ def sync(
                 ),
                 spec_stat=file_stat(spec.path),
                 lock_stat=file_stat(lock_path),
+                venv_files=venv_files_signature(venv_dir, layout.scripts),
+                pyvenv_cfg=_read_text(venv_dir / "pyvenv.cfg"),
             ),
         )
     return SyncResult(
         venv_dir, plan, relocked, created, False, layout.windows, _described(probe)
     )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _described(probe: Probe) -> str:
@@ -843,7 +898,9 @@ def _obtain(
     from envspec.install import obtain_wheels
 
     root = cache_root(cache_dir)
-    with IndexSource(spec.indexes, cache_dir=root, offline=offline) as source:
+    with IndexSource(
+        spec.indexes, cache_dir=root, offline=offline, source_urls=_source_urls(spec)
+    ) as source:
         with SourceBuilds.serving(source, probe, cache_dir=root, options=spec.resolution) as builds:
             return obtain_wheels(
                 plan.to_install, source=source, builds=builds, progress=progress, unpack=unpack
@@ -893,6 +950,7 @@ def run_environment(
     python: str | None = None,
     cache_dir: str | None = None,
     offline: bool = False,
+    link_mode: LinkMode | None = None,
 ) -> RunEnvironment:
     """The environment a command runs in: the venv synced first (unless ``frozen``), its scripts
     directory first on PATH and ``VIRTUAL_ENV`` set, as ``activate`` would do."""
@@ -902,7 +960,7 @@ def run_environment(
     if not frozen:
         synced = sync(
             directory, groups=groups, all_groups=all_groups, python=python,
-            cache_dir=cache_dir, offline=offline,
+            cache_dir=cache_dir, offline=offline, link_mode=link_mode,
         )
         venv = synced.venv
     else:
@@ -1004,6 +1062,14 @@ def check(
     findings.extend(problems)
     if problems:
         return report()  # a venv of another Python is recreated by a sync, not compared
+    from envspec.venv.integrity import venv_tampering
+    from envspec.venv.state import read_state
+
+    scripts_dir = venv_dir / ("Scripts" if os.name == "nt" else "bin")
+    tampering = venv_tampering(venv_dir, scripts_dir, read_state(venv_dir))
+    findings.extend(tampering)
+    if any(finding.path != "pyvenv.cfg" for finding in tampering):
+        return report()  # its interpreter is not the one envspec made: nothing to run or trust
 
     from envspec.install import select_wanted
     from envspec.pythons.probe import probe_interpreter
@@ -1011,7 +1077,12 @@ def check(
     from envspec.venv.layout import VenvLayout
 
     venv_python = venv_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    probe = probe_interpreter(venv_python, cache_dir=cache_root(cache_dir))
+    try:
+        probe = probe_interpreter(venv_python, cache_dir=cache_root(cache_dir))
+    except OutsideWorldError:
+        if tampering:  # an edited pyvenv.cfg (another home) can break the interpreter
+            return report()
+        raise
     selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
     if selection is None:
         findings.append(
@@ -1069,7 +1140,7 @@ def edit(
 
     from envspec import lockfile
     from envspec.freshness import FreshnessMemo
-    from envspec.fsutil import atomic_write_bytes, atomic_write_text
+    from envspec.fsutil import write_user_file
     from envspec.lock import LockInputs, build_lock, changes_between, locked_versions
     from envspec.spec import parse_spec
     from envspec.spec_edit import add_requirements, remove_requirements
@@ -1115,10 +1186,10 @@ def edit(
         spec = parse_spec(after, path=spec_path)
     new = build_lock(resolution, LockInputs.from_spec(spec), target)
     text = lockfile.dumps(new)
-    atomic_write_bytes(spec_path, after.encode("utf-8"), durable=True)
+    write_user_file(spec_path, after.encode("utf-8"))
     old_text = lock_path.read_text(encoding="utf-8") if existing is not None else None
     if text != old_text:
-        atomic_write_text(lock_path, text, durable=True)
+        write_user_file(lock_path, text)
     FreshnessMemo(cache_root(cache_dir), spec_path).remember(lock_path, len(new.packages))
     result = LockResult(
         lock_path, text != old_text, tuple(changes_between(existing, new)), len(new.packages)

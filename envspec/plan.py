@@ -80,6 +80,9 @@ class Wanted:
     """A directory's digest of its inputs, as the lock records it; written to ``ENVSPEC_SOURCE``."""
     source_label: str | None = None
     """How to show the source to a person ("libs/mylib", a URL); None for an index."""
+    dependencies: tuple[str, ...] | None = None
+    """The dependency names the lock records (None: it records none); a downloaded wheel's own
+    METADATA must agree before it is installed (a PEP 658 file may have lied at lock time)."""
 
 
 Kind = Literal["install", "upgrade", "downgrade", "reinstall", "remove"]

@@ -43,6 +43,7 @@ from envspec.spec import (
     source_findings,
     spec_error,
     syntax_problem,
+    too_deep,
 )
 
 __all__ = ["PYPROJECT_FILENAME", "load_pyproject_spec", "parse_pyproject_spec"]
@@ -76,6 +77,13 @@ def parse_pyproject_spec(text: str, *, path: Path) -> Spec:
     Problems name ``path`` as given and the key path as written in pyproject.toml; ``Spec.path``
     is ``path`` made absolute (the project directory is its parent, as with envspec.toml).
     """
+    try:
+        return _parse_pyproject_spec(text, path=path)
+    except RecursionError:
+        raise too_deep(path) from None
+
+
+def _parse_pyproject_spec(text: str, *, path: Path) -> Spec:
     text = text.removeprefix("\ufeff")
     try:
         raw = tomllib.loads(text)
@@ -243,6 +251,23 @@ class _Assembly:
                 )
 
 
+class _Expansion:
+    """A group's items with their origins, in order, each origin once (a diamond stays linear)."""
+
+    def __init__(self) -> None:
+        self.by_origin: dict[KeyPath, Any] = {}
+
+    def add(self, origin: KeyPath, item: Any) -> None:
+        self.by_origin.setdefault(origin, item)
+
+    def absorb(self, other: _Expansion) -> None:
+        for origin, item in other.by_origin.items():
+            self.by_origin.setdefault(origin, item)
+
+    def items_in_order(self) -> Iterator[tuple[Any, KeyPath]]:
+        return ((item, origin) for origin, item in self.by_origin.items())
+
+
 class _GroupExpander:
     """PEP 735 ``include-group`` expansion, with every bad include and cycle reported once."""
 
@@ -252,23 +277,43 @@ class _GroupExpander:
         for name in groups:
             self.by_normal.setdefault(canonicalize_name(name), name)
         self.findings: dict[object, Finding] = {}
+        self.expanded: dict[str, _Expansion] = {}
 
     def expand(self, name: str) -> list[tuple[Any, KeyPath]] | None:
         """The group's requirement strings (and non-tables, for the schema), each with its origin;
         None when the group is not a list."""
         if not isinstance(self.groups[name], list):
             return None
-        return self._expand(name, (name,))
+        if name not in self.expanded:
+            self._expand(name)
+        return list(self.expanded[name].items_in_order())
 
-    def _expand(self, name: str, stack: tuple[str, ...]) -> list[tuple[Any, KeyPath]]:
+    def _items(self, name: str) -> list[Any]:
         items = self.groups[name]
-        if not isinstance(items, list):
-            return []
-        found: list[tuple[Any, KeyPath]] = []
-        for position, item in enumerate(items):
+        return items if isinstance(items, list) else []
+
+    def _expand(self, root: str) -> None:
+        """Expand ``root`` and every group it includes, each once (memoised in ``expanded``).
+
+        Iterative, not recursive: a chain of thousands of includes must not exhaust Python's stack,
+        and a diamond (``a`` includes ``b`` and ``c``, both include ``d``, and so on) must stay
+        linear, so an item reached twice by different paths is kept once, keyed by its origin."""
+        frames: list[tuple[str, Iterator[tuple[int, Any]], _Expansion]] = [
+            (root, enumerate(self._items(root)), _Expansion())
+        ]
+        while frames:
+            name, items, found = frames[-1]
+            step = next(items, None)
+            if step is None:
+                frames.pop()
+                self.expanded[name] = found
+                if frames:
+                    frames[-1][2].absorb(found)
+                continue
+            position, item = step
             here: KeyPath = ("dependency-groups", name, position)
             if not isinstance(item, dict):
-                found.append((item, here))
+                found.add(here, item)
                 continue
             included = item.get("include-group")
             if set(item) != {"include-group"} or not isinstance(included, str):
@@ -294,6 +339,7 @@ class _GroupExpander:
                     ),
                 )
                 continue
+            stack = [frame[0] for frame in frames]
             if target in stack:
                 cycle = (*stack[stack.index(target) :], target)
                 self._report(
@@ -304,8 +350,10 @@ class _GroupExpander:
                     ),
                 )
                 continue
-            found.extend(self._expand(target, (*stack, target)))
-        return found
+            if target in self.expanded:
+                found.absorb(self.expanded[target])
+                continue
+            frames.append((target, enumerate(self._items(target)), _Expansion()))
 
     def _report(self, key: object, finding: Finding) -> None:
         self.findings.setdefault(key, finding)

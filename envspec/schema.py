@@ -33,7 +33,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from envspec.urls import redact_url
+from envspec.urls import redact_text, redact_url
 
 __all__ = [
     "FORMAT_CHECKERS",
@@ -139,12 +139,12 @@ def parse_requirement(text: str) -> Requirement:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
-        raise ValueError(f"invalid requirement {text!r}: {_reason(error)}") from None
+        raise ValueError(f"invalid requirement {redact_text(text)!r}: {_reason(error)}") from None
     if requirement.url is not None:
         try:
             parse_direct_url(requirement.url)
         except ValueError as error:
-            raise ValueError(f"invalid requirement {text!r}: {error}") from None
+            raise ValueError(f"invalid requirement {redact_text(text)!r}: {error}") from None
     return requirement
 
 
@@ -197,7 +197,7 @@ def parse_constraint(text: str) -> Requirement:
     requirement = parse_requirement(text)
     if requirement.url:
         raise ValueError(
-            f"constraint {text!r} is a URL requirement; a constraint can only bound versions"
+            f"constraint {redact_text(text)!r} is a URL requirement; a constraint can only bound versions"
         )
     if requirement.extras:
         extras = ",".join(sorted(requirement.extras))

@@ -34,7 +34,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError, SpecError, SpecProblem, UserError
 from envspec.tomltext import read_key, skip, string_end
-from envspec.urls import file_url_path
+from envspec.urls import file_url_path, redact_url
 from envspec.schema import (
     KeyPath,
     format_key_path,
@@ -71,6 +71,9 @@ __all__ = [
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
 Prereleases = Literal["allow", "disallow", "if-necessary"]
+LinkMode = Literal["clone", "hardlink", "copy"]
+"""How installed files get from envspec's unpacked-wheel cache into a venv (``[venv] link-mode``,
+``--link-mode``; see ``envspec.venv.linking``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,7 +128,7 @@ class Source:
             shown = PurePosixPath(PureWindowsPath(self.path).as_posix()).as_posix()
             return f"path {shown}" + (" (editable)" if self.editable else "")
         assert self.url is not None
-        return f"url {self.url}" + (f"#sha256={self.sha256}" if self.sha256 else "")
+        return f"url {redact_url(self.url)}" + (f"#sha256={self.sha256}" if self.sha256 else "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +142,8 @@ class Spec:
     resolution: ResolutionOptions = ResolutionOptions()
     venv_path: Path = Path(".venv")
     """As written in the spec, relative to the spec's directory unless absolute."""
+    link_mode: LinkMode | None = None
+    """``[venv] link-mode``; None: the platform's default."""
     sources: Mapping[NormalizedName, Source] = field(default_factory=dict)
     """Projects that come from a path or URL instead of an index: the ``[sources]`` table and
     every ``name @ URL`` requirement."""
@@ -202,6 +207,21 @@ def parse_spec(text: str, *, path: Path) -> Spec:
     Problems name ``path`` exactly as given (so callers choose relative or absolute wording);
     ``Spec.path`` is made absolute.
     """
+    try:
+        return _parse_spec(text, path=path)
+    except RecursionError:
+        raise too_deep(path) from None
+
+
+def too_deep(path: Path) -> SpecError:
+    """The error for a file nested deeper than Python's stack allows to read (``a = [[[[…``):
+    bad input like any other, never a crash."""
+    return SpecError(
+        path, [SpecProblem(path=path, key_path="", message="arrays or tables nested too deeply")]
+    )
+
+
+def _parse_spec(text: str, *, path: Path) -> Spec:
     text = text.removeprefix("\ufeff")
     try:
         raw = tomllib.loads(text)
@@ -354,7 +374,7 @@ def source_findings(document: Mapping[str, Any]) -> Iterator[Finding]:
             if first[1] != requirement.url:
                 yield Finding(
                     path=at,
-                    message=f"{name!r} comes from {first[1]!r} at {format_key_path(first[0])}; "
+                    message=f"{name!r} comes from {redact_url(first[1])!r} at {format_key_path(first[0])}; "
                     "one project can come from one place only",
                 )
 
@@ -469,6 +489,7 @@ def build_spec(document: Mapping[str, Any], path: Path) -> Spec:
         indexes=indexes,
         resolution=options,
         venv_path=Path(venv.get("path", ".venv")),
+        link_mode=cast("LinkMode | None", venv.get("link-mode")),
         sources=_sources(document.get("sources", {}), [requirements, *groups.values()]),
     )
 

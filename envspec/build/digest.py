@@ -43,6 +43,11 @@ SKIPPED_ROOT_DIRS = frozenset({"build", "dist"})
 """Build outputs, skipped only at the root: ``src/mypkg/build/`` may well be code."""
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _CHUNK = 1 << 20
+MAX_SOURCE_ENTRIES = 100_000
+"""Files and directories a digest walks at most: a real source tree has a few thousand; a lock
+entry pointing at ``/`` must not make a read-only ``check`` walk the whole filesystem."""
+MAX_SOURCE_BYTES = 2 * 1024**3
+"""Bytes a digest reads at most, for the same reason."""
 
 
 class SourceUnreadable(OutsideWorldError):
@@ -64,8 +69,16 @@ def source_digest(directory: Path, *, editable: bool) -> str:
     digest = hashlib.sha256(b"envspec-source-digest-v1\0")
     digest.update(b"editable\0" if editable else b"tree\0")
     entries = _editable_entries(root) if editable else _tree_entries(root)
+    budget = MAX_SOURCE_BYTES
     for relative in entries:
-        _hash_entry(digest, root, relative)
+        read = _hash_entry(digest, root, relative, budget)
+        if read is None:
+            raise SourceUnreadable(
+                root,
+                f"it holds more than {MAX_SOURCE_BYTES // 1024**3} GiB of source files; "
+                "is it really a project directory?",
+            )
+        budget -= read
     return f"sha256:{digest.hexdigest()}"
 
 
@@ -78,12 +91,22 @@ def _editable_entries(root: Path) -> Iterator[str]:
 def _tree_entries(root: Path) -> Iterator[str]:
     """Relative posix paths of every kept file and symlink, in a machine-independent order."""
 
+    seen = 0
+
     def walk(directory: Path, prefix: str) -> Iterator[str]:
+        nonlocal seen
         try:
             with os.scandir(directory) as scan:
                 entries = sorted(scan, key=lambda entry: entry.name)
         except OSError as error:
             raise SourceUnreadable(directory, error.strerror or str(error)) from None
+        seen += len(entries)
+        if seen > MAX_SOURCE_ENTRIES:
+            raise SourceUnreadable(
+                root,
+                f"it holds more than {MAX_SOURCE_ENTRIES:,} files and directories; "
+                "is it really a project directory?",
+            )
         for entry in entries:
             relative = f"{prefix}{entry.name}"
             if entry.is_symlink():
@@ -108,7 +131,8 @@ def _skipped_dir(name: str, path: Path, *, at_root: bool) -> bool:
     return (path / "pyvenv.cfg").exists()  # a virtual environment under any name
 
 
-def _hash_entry(digest: hashlib._Hash, root: Path, relative: str) -> None:
+def _hash_entry(digest: hashlib._Hash, root: Path, relative: str, budget: int) -> int | None:
+    """Hash one entry; return the bytes read (None, reading nothing: more than ``budget``)."""
     path = root.joinpath(*relative.split("/"))
     encoded = relative.encode("utf-8", "surrogateescape")
     try:
@@ -116,15 +140,19 @@ def _hash_entry(digest: hashlib._Hash, root: Path, relative: str) -> None:
         if stat.S_ISLNK(info.st_mode):
             target = os.readlink(path).replace(os.sep, "/").encode("utf-8", "surrogateescape")
             digest.update(b"L\0%d\0%s\0%d\0%s" % (len(encoded), encoded, len(target), target))
-            return
+            return 0
+        if info.st_size > budget:
+            return None
         executable = b"x" if info.st_mode & stat.S_IXUSR else b"-"
         digest.update(b"F\0%d\0%s\0%s\0%d\0" % (len(encoded), encoded, executable, info.st_size))
         with open(path, "rb") as handle:
             size = 0
-            while chunk := handle.read(_CHUNK):
+            # never past the size it had: a file that keeps growing is not read for ever
+            while size <= info.st_size and (chunk := handle.read(_CHUNK)):
                 size += len(chunk)
                 digest.update(chunk)
         if size != info.st_size:  # written to while hashed: the digest would describe nothing
             raise SourceUnreadable(path, "it changed while being read")
     except OSError as error:
         raise SourceUnreadable(path, error.strerror or str(error)) from None
+    return size

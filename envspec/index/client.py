@@ -2,8 +2,16 @@
 
 Every request envspec makes to an index goes through :class:`IndexClient`, so there is exactly one
 place that decides how hard to try (exponential backoff on connection errors, 5xx and truncated
-bodies), which credentials to attach (the index URL's own ``user:pass@`` for that host, else the
-user's netrc), and how a failure is worded (:class:`IndexUnavailable`, URL redacted, reason given).
+bodies), which credentials to attach, and how a failure is worded (:class:`IndexUnavailable`, URL
+redacted, reason given).
+
+Credentials, first match wins: a URL's own real ``user:pass@``; for a URL whose secret was redacted
+(``user:***@``, as the lock keeps a ``[sources]`` URL) the URL registered with the same redacted
+form (:meth:`IndexClient.register_url`: the spec's, which is on disk); the index URL's
+``user:pass@`` for that host; the netrc file (``$NETRC``, else ``~/.netrc``) for that host. In CI,
+write a netrc file from a secret and point ``NETRC`` at it. The request itself never carries a
+userinfo: the credentials go in an ``Authorization`` header, which httpx drops on a redirect to
+another host.
 
 ``httpx`` is imported lazily, inside the constructor and methods: ``envspec --version`` and the
 no-op sync must not pay for it, and a test proves ``import envspec.index`` leaves it unloaded.
@@ -23,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Self, TypeVar
 from urllib.parse import urlsplit
 
 from envspec.errors import OutsideWorldError
-from envspec.urls import redact_url, strip_credentials
+from envspec.urls import is_redacted, redact_url, strip_credentials, url_credentials
 
 if TYPE_CHECKING:
     import httpx
@@ -31,6 +39,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
+    "MAX_METADATA_BYTES",
+    "MAX_PAGE_BYTES",
+    "MIN_DOWNLOAD_RATE",
     "SIMPLE_ACCEPT",
     "HttpResponse",
     "IndexClient",
@@ -47,12 +59,25 @@ SIMPLE_ACCEPT = (
     "text/html;q=0.01"
 )
 DEFAULT_TIMEOUT = 30.0
+"""Seconds to connect, and to wait for each read: the bound on silence."""
+DEFAULT_TOTAL_TIMEOUT = 120.0
+"""Seconds a whole page, metadata file or Range answer may take (``ENVSPEC_HTTP_TIMEOUT``): a
+server that drips one byte every few seconds never trips the per-read timeout, so the whole
+response is bounded too."""
+MIN_DOWNLOAD_RATE = 64 * 1024
+"""Bytes per second a file download must average once it has run for the total timeout: a big
+wheel on a slow link may take as long as it keeps moving, a drip is cut off."""
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+"""The largest body :meth:`IndexClient.get` reads by default (a project page: PyPI's largest are a
+few MiB); the body is streamed and the read stops at the cap, so memory stays bounded."""
+MAX_METADATA_BYTES = 16 * 1024 * 1024
+"""The largest PEP 658 metadata file read (real ones are a few KiB)."""
+TIMEOUT_ENV = "ENVSPEC_HTTP_TIMEOUT"
 DEFAULT_RETRIES = 3
 """Retries after the first attempt (so up to four attempts)."""
 DEFAULT_BACKOFF = 0.5
 """Seconds before the first retry; doubled before each further one."""
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-CHUNK_SIZE = 256 * 1024
 
 _T = TypeVar("_T")
 
@@ -115,11 +140,14 @@ class IndexClient:
         max_connections: int = 32,
         netrc_path: Path | None = None,
         user_agent: str | None = None,
+        total_timeout: float | None = None,
     ) -> None:
+        self.total_timeout = total_timeout_from_env() if total_timeout is None else total_timeout
         self.retries = retries
         self.backoff = backoff
         self._sleep = sleep
         self._credentials: dict[str, tuple[str, str]] = {}
+        self._url_credentials: dict[str, tuple[str, str]] = {}
         self._netrc_path = netrc_path
         self._netrc: netrc.netrc | None = None
         self._netrc_loaded = False
@@ -172,6 +200,15 @@ class IndexClient:
             )
         return strip_credentials(url)
 
+    def register_url(self, url: str) -> str:
+        """Remember the credentials in a file URL (a ``[sources]`` URL as the spec writes it) for
+        that URL's redacted form, which is what the lock keeps; return that form."""
+        shown = redact_url(url)
+        found = url_credentials(url)
+        if found is not None and not is_redacted(url):
+            self._url_credentials[shown] = found
+        return shown
+
     def _netrc_for(self, host: str) -> tuple[str, str] | None:
         with self._netrc_lock:
             if not self._netrc_loaded:
@@ -180,11 +217,7 @@ class IndexClient:
                 if path is None:
                     env = os.environ.get("NETRC")
                     path = Path(env) if env else Path.home() / ".netrc"
-                try:
-                    if path.is_file():
-                        self._netrc = netrc.netrc(str(path))
-                except (OSError, netrc.NetrcParseError) as error:
-                    log.warning("ignoring unreadable netrc file %s: %s", path, error)
+                self._netrc = _read_netrc(path)
             if self._netrc is None:
                 return None
         entry = self._netrc.authenticators(host)
@@ -193,16 +226,19 @@ class IndexClient:
         login, _account, password = entry
         return login or "", password or ""
 
-    def _auth_for(self, url: str) -> httpx.BasicAuth | None:
+    def _auth_for(self, url: str) -> tuple[str, httpx.BasicAuth | None]:
+        """The URL to request (never with a userinfo) and the credentials to send with it."""
         import httpx
 
-        key = host_key(url)
-        creds = self._credentials.get(key)
+        request_url = strip_credentials(url)
+        creds = url_credentials(url)
+        if creds is not None and is_redacted(url):
+            creds = self._url_credentials.get(redact_url(url))
+        if creds is None:
+            creds = self._credentials.get(host_key(url))
         if creds is None:
             creds = self._netrc_for(urlsplit(url).hostname or "")
-        if creds is None:
-            return None
-        return httpx.BasicAuth(*creds)
+        return request_url, (httpx.BasicAuth(*creds) if creds is not None else None)
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -232,16 +268,26 @@ class IndexClient:
             hint="Check the network connection and the index URL, or use --offline with a warm cache.",
         )
 
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        max_bytes: int = MAX_PAGE_BYTES,
+    ) -> HttpResponse:
         """GET ``url`` with its body, retried. Any final status but 429/5xx is returned for the
-        caller to judge (404 means "not on this index", 304 "your copy is current")."""
-        auth = self._auth_for(url)
+        caller to judge (404 means "not on this index", 304 "your copy is current").
+
+        The body may take at most ``total_timeout`` seconds and ``max_bytes`` bytes; beyond either
+        the request fails at once (not retried: a hostile or broken server would only repeat it)."""
+        request_url, auth = self._auth_for(url)
 
         def attempt() -> HttpResponse:
-            with self._client.stream("GET", url, headers=headers, auth=auth) as response:
+            deadline = time.monotonic() + self.total_timeout
+            with self._client.stream("GET", request_url, headers=headers, auth=auth) as response:
                 if response.status_code in RETRY_STATUSES:
                     raise _Retryable(f"the server answered HTTP {response.status_code}")
-                body = response.read()
+                body = self._bounded_body(url, response, deadline, max_bytes)
                 _check_complete(response, len(body))
                 return HttpResponse(
                     url=strip_credentials(str(response.url)),
@@ -268,12 +314,12 @@ class IndexClient:
         are returned without writing, their body read into ``content`` (with ``accept_partial``,
         that is how a 206 answer to a Range request comes back).
         """
-        auth = self._auth_for(url)
+        request_url, auth = self._auth_for(url)
 
         def attempt() -> HttpResponse:
             if reset is not None:
                 reset()
-            with self._client.stream("GET", url, headers=headers, auth=auth) as response:
+            with self._client.stream("GET", request_url, headers=headers, auth=auth) as response:
                 final_url = strip_credentials(str(response.url))
                 if response.status_code in RETRY_STATUSES:
                     raise _Retryable(f"the server answered HTTP {response.status_code}")
@@ -288,18 +334,54 @@ class IndexClient:
                         content=body,
                     )
                 received = 0
+                started = time.monotonic()
                 with open_sink() as sink:
-                    for chunk in response.iter_bytes(CHUNK_SIZE):
+                    for chunk in response.iter_bytes():  # as it arrives, so a drip is seen
                         sink.write(chunk)
                         received += len(chunk)
                         if on_chunk is not None:
                             on_chunk(chunk)
+                        self._check_rate(url, started, received)
                 _check_complete(response, received)
                 return HttpResponse(
                     url=final_url, status=200, headers=_lower_headers(response.headers)
                 )
 
         return self._with_retries(url, attempt)
+
+    def _bounded_body(
+        self, url: str, response: httpx.Response, deadline: float, max_bytes: int
+    ) -> bytes:
+        """The body, streamed, stopping at ``max_bytes`` or the deadline (IndexUnavailable)."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise _too_large(url, max_bytes, f"it declares {int(declared):,} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():  # as it arrives: a chunk size would wait to fill it
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(url, max_bytes, "more was sent")
+            if time.monotonic() > deadline:
+                raise IndexUnavailable(
+                    url,
+                    f"the response took longer than {self.total_timeout:g} s "
+                    f"({size:,} bytes received)",
+                    hint=f"A slow index or network: raise the bound with {TIMEOUT_ENV}=SECONDS.",
+                )
+        return b"".join(chunks)
+
+    def _check_rate(self, url: str, started: float, received: int) -> None:
+        """A download slower than MIN_DOWNLOAD_RATE on average, after the total timeout, stops."""
+        elapsed = time.monotonic() - started
+        if elapsed > self.total_timeout and received < MIN_DOWNLOAD_RATE * elapsed:
+            raise IndexUnavailable(
+                url,
+                f"the download is too slow ({received:,} bytes in {elapsed:.0f} s, under "
+                f"{MIN_DOWNLOAD_RATE // 1024} KiB/s on average)",
+                hint=f"A slow index or network: raise the bound with {TIMEOUT_ENV}=SECONDS.",
+            )
 
     def close(self) -> None:
         if self._made is not None:
@@ -312,16 +394,67 @@ class IndexClient:
         self.close()
 
 
+def total_timeout_from_env() -> float:
+    """``ENVSPEC_HTTP_TIMEOUT`` (seconds, > 0), else DEFAULT_TOTAL_TIMEOUT."""
+    from envspec.errors import UserError
+
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TOTAL_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise UserError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds greater than 0.")
+    return value
+
+
+def _too_large(url: str, limit: int, why: str) -> IndexUnavailable:
+    return IndexUnavailable(
+        url, f"the response is larger than the {limit // (1024 * 1024)} MiB envspec reads ({why})"
+    )
+
+
 def status_error(url: str, status: int) -> IndexUnavailable:
     """The error for a final status the caller cannot use (401/403 get a credentials hint)."""
     if status in (401, 403):
         word = "authentication required" if status == 401 else "access forbidden"
-        return IndexUnavailable(
-            url,
-            f"{word} (HTTP {status})",
-            hint="Put credentials in the index URL (https://user:token@host/simple) or in ~/.netrc.",
-        )
+        if is_redacted(url):
+            hint = (
+                "The lock keeps no password: envspec takes it from the same URL in the spec "
+                "([sources] or name @ URL), else from the netrc file ($NETRC, else ~/.netrc) "
+                "for the host."
+            )
+        elif url_credentials(url) is not None:
+            hint = "Check the credentials in the spec's URL, or remove them to use ~/.netrc."
+        else:
+            hint = "Put credentials in the index URL (https://user:token@host/simple) or in ~/.netrc."
+        return IndexUnavailable(url, f"{word} (HTTP {status})", hint=hint)
     return IndexUnavailable(url, f"the server answered HTTP {status}")
+
+
+def _read_netrc(path: Path) -> netrc.netrc | None:
+    """The parsed netrc file, or None (with a one-line warning) when it is unreadable.
+
+    The parser's own message quotes the token it choked on, which is often a password, so it is
+    never shown: the warning names the file and the line only."""
+    try:
+        if not path.is_file():
+            return None
+        return netrc.netrc(str(path))
+    except netrc.NetrcParseError as error:
+        where = f"the text near line {error.lineno}" if error.lineno else "it"
+        log.warning(
+            "ignoring the netrc file %s: %s cannot be parsed; no credentials are taken from it",
+            path,
+            where,
+        )
+    except UnicodeError:
+        log.warning("ignoring the netrc file %s: it is not UTF-8 text", path)
+    except OSError as error:
+        log.warning("ignoring the netrc file %s: %s", path, error.strerror or type(error).__name__)
+    return None
 
 
 def _lower_headers(headers: httpx.Headers) -> dict[str, str]:

@@ -8,6 +8,7 @@ later is trusted without re-hashing. Streaming keeps memory flat for large wheel
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ __all__ = [
     "store_verified",
     "verify_algorithm",
 ]
+
+notes = logging.getLogger("envspec.notes")  # shown under -v
 
 _PREFERRED = ("sha256", "sha512", "sha384", "sha3_256", "blake2b", "sha224", "sha1", "md5")
 
@@ -73,7 +76,13 @@ def download_file(
         return cached
     if offline or client is None:
         raise OfflineMiss(f"the file {cache.describe(file)}")
-    result = fetch_range_or_file(client, cache, file, range_header=None)
+    try:
+        result = fetch_range_or_file(client, cache, file, range_header=None)
+    except HashMismatch as first:
+        # Mirrors now and then serve a truncated or stale body: one more download from scratch
+        # (the bad bytes were never committed to the cache) before it is an error.
+        notes.info("%s; downloading it once more", first.message.rstrip("."))
+        result = fetch_range_or_file(client, cache, file, range_header=None)
     assert isinstance(result, Path)
     return result
 

@@ -34,7 +34,7 @@ from packaging.version import InvalidVersion, Version
 
 from envspec.errors import UserError
 from envspec.index.cache import IndexCache, OfflineMiss
-from envspec.index.client import IndexClient, status_error
+from envspec.index.client import MAX_METADATA_BYTES, IndexClient, status_error
 from envspec.index.download import (
     HashMismatch,
     download_file,
@@ -208,7 +208,19 @@ class RangeFile(io.RawIOBase):
 
 def wheel_metadata(archive: zipfile.ZipFile, file: FileInfo) -> bytes:
     """The ``<name>-<version>.dist-info/METADATA`` member of a wheel."""
-    return archive.read(_wheel_metadata_member(archive, file))
+    member = archive.getinfo(_wheel_metadata_member(archive, file))
+    _check_metadata_size(member.file_size, file)
+    return archive.read(member)
+
+
+def _check_metadata_size(size: int, file: FileInfo) -> None:
+    """Metadata is a few KiB; a member that unpacks to more than the cap is hostile (a bomb)."""
+    if size > MAX_METADATA_BYTES:
+        raise InvalidMetadata(
+            redact_url(file.url),
+            f"its metadata file is {size:,} bytes, more than the "
+            f"{MAX_METADATA_BYTES // (1024 * 1024)} MiB envspec reads",
+        )
 
 
 def _wheel_metadata_member(archive: zipfile.ZipFile, file: FileInfo) -> str:
@@ -243,11 +255,14 @@ def sdist_pkg_info(path: Path, file: FileInfo) -> bytes:
             with zipfile.ZipFile(path) as archive:
                 names = [n for n in archive.namelist() if _is_top_pkg_info(n)]
                 if names:
-                    return archive.read(min(names, key=len))
+                    info = archive.getinfo(min(names, key=len))
+                    _check_metadata_size(info.file_size, file)
+                    return archive.read(info)
         else:
             with tarfile.open(path, "r:*") as archive:
                 for member in archive:
                     if member.isfile() and _is_top_pkg_info(member.name):
+                        _check_metadata_size(member.size, file)
                         handle = archive.extractfile(member)
                         if handle is not None:
                             return handle.read()
@@ -351,7 +366,7 @@ class MetadataFetcher:
 
     def _pep658(self, client: IndexClient, file: FileInfo) -> bytes | None:
         url = f"{file.url}.metadata"
-        response = client.get(url)
+        response = client.get(url, max_bytes=MAX_METADATA_BYTES)
         if response.status in (404, 410):
             log.debug("advertised metadata file missing: %s", redact_url(url))
             return None
@@ -391,6 +406,7 @@ class MetadataFetcher:
         try:
             with zipfile.ZipFile(remote) as archive:
                 member = archive.getinfo(_wheel_metadata_member(archive, file))
+                _check_metadata_size(member.file_size, file)
                 span = 30 + len(member.filename.encode()) + _LOCAL_HEADER_SLACK
                 remote.ensure(member.header_offset, member.header_offset + span + member.compress_size)
                 return archive.read(member)

@@ -6,12 +6,17 @@ the PEP 658/714 metadata file, and in JSON also size and upload time (PEP 700). 
 from fetching so it can be tested against the pages in ``fixtures/pages/``.
 
 Files whose names are not valid wheel or sdist names (``.egg``, ``.exe``, mis-named uploads) or that
-belong to another project are skipped: the resolver could never use them.
+belong to another project are skipped: the resolver could never use them. So is a file whose
+``requires-python`` is not a valid specifier, or whose name is longer than any filesystem allows (a
+5,000-digit version): one bad entry must not break the whole page, and ``-v`` says what was skipped
+(the ``envspec.notes`` logger).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import unescape
@@ -19,6 +24,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError
@@ -35,6 +41,11 @@ __all__ = [
 ]
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+# No filesystem stores a longer file name; a longer one is hostile or broken, and parsing its
+# version (thousands of digits) is slow or fails.
+MAX_FILENAME_LENGTH = 255
+
+notes = logging.getLogger("envspec.notes")
 
 
 class InvalidIndexPage(OutsideWorldError):
@@ -69,6 +80,8 @@ def parse_json_page(
         document = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidIndexPage(page_url, f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise InvalidIndexPage(page_url, "its JSON is nested too deeply to read") from None
     if not isinstance(document, dict) or not isinstance(document.get("files"), list):
         raise InvalidIndexPage(page_url, "it has no 'files' list")
     project = _project_name(document.get("name") or name, page_url)
@@ -104,7 +117,7 @@ def parse_json_page(
             upload_time=_parse_time(entry.get("upload-time")),
             metadata_hashes=_json_metadata(metadata),
         )
-        if _belongs_to(info, project):
+        if _usable(info, project, page_url):
             files.append(info)
     return ProjectFiles(name=project, index_url=index_url, files=tuple(files))
 
@@ -145,7 +158,7 @@ def parse_html_page(
             yanked_reason=reason,
             metadata_hashes=_html_metadata(metadata),
         )
-        if _belongs_to(info, project):
+        if _usable(info, project, page_url):
             files.append(info)
     return ProjectFiles(name=project, index_url=index_url, files=tuple(files))
 
@@ -251,6 +264,34 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed
 
 
-def _belongs_to(info: FileInfo, project: NormalizedName) -> bool:
-    parsed = info.name_and_version()
-    return parsed is not None and parsed[0] == project
+def _usable(info: FileInfo, project: NormalizedName, page_url: str) -> bool:
+    """Whether the resolver can use the file; says (under ``-v``) why a broken entry is skipped."""
+    if len(info.filename) > MAX_FILENAME_LENGTH:
+        notes.info(
+            "skipped a file of %s on %s: its name is %d characters long",
+            project, page_url, len(info.filename),
+        )
+        return False
+    try:
+        parsed = info.name_and_version()
+    except ValueError:  # a version packaging cannot hold (int digit limits)
+        parsed = None
+    if parsed is None or parsed[0] != project:
+        return False
+    if info.requires_python is not None and not _valid_specifier(info.requires_python):
+        notes.info(
+            "skipped %s on %s: its requires-python %r is not a valid specifier",
+            info.filename, page_url, info.requires_python,
+        )
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_specifier(text: str) -> bool:
+    """Cached: a page of thousands of files has a handful of distinct requires-python values."""
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return False
+    return True

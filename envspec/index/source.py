@@ -108,7 +108,10 @@ class IndexSource:
         page_ttl: float = DEFAULT_PAGE_TTL,
         retries: int | None = None,
         sleep: Callable[[float], None] | None = None,
+        source_urls: Iterable[str] = (),
     ) -> None:
+        """``source_urls``: the spec's ``[sources]`` URLs as written, whose credentials serve the
+        same URLs that the lock keeps redacted (``user:***@``)."""
         self.offline = offline
         self._cache = IndexCache(cache_dir, page_ttl=page_ttl)
         self._client: IndexClient | None = None
@@ -119,6 +122,9 @@ class IndexSource:
                 retries=DEFAULT_RETRIES if retries is None else retries,
                 sleep=time.sleep if sleep is None else sleep,
             )
+        if self._client is not None:
+            for url in source_urls:
+                self._client.register_url(url)
         # credentials are remembered by the client for their host, then dropped from every URL
         self._indexes: tuple[tuple[str, frozenset[NormalizedName] | None], ...] = tuple(
             (

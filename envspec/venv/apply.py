@@ -29,6 +29,14 @@ came from. A wheel built from an sdist or a directory is installed like any othe
 editable one, PEP 660, is an ordinary wheel holding a ``.pth`` file or an import hook); only its
 digest is not the lock's, so it is never passed to the installer as verified.
 
+A wheel writes only inside its venv: before an install writes its journal or any file, every path
+it would write (members, ``.data/<scheme>/`` entries, console-script names) is resolved, links
+included, and must land inside its scheme directory, and none may be the venv's interpreter,
+``pyvenv.cfg``, an activation script or envspec's bookkeeping (:mod:`envspec.venv.confine`);
+member names and sizes are judged from the archive's directory first, and the cache unpack counts
+the bytes it writes (a zip bomb is refused, not inflated). :class:`UnsafeWheel` says which path.
+Uninstall follows the same rule for what it deletes.
+
 Installs run in a small thread pool, biggest wheel first: they are I/O bound (a venv of 40 wheels
 is ~7600 hard links and ~3800 mkdir calls) and independent once the removals are done.
 Bytecode is not compiled (Python compiles on first import), which is most of what makes pip slow.
@@ -50,12 +58,13 @@ import stat
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Protocol, overload
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
@@ -83,7 +92,9 @@ from envspec.venv.installed import (
     find_dist_infos,
     read_record,
 )
-from envspec.venv.layout import PYVENV_CFG, VenvLayout
+from envspec.venv.confine import Confinement
+from envspec.venv.layout import VenvLayout
+from envspec.venv.linking import LINK_MODES, LinkMode, clone_file, default_link_mode
 
 if TYPE_CHECKING:
     from installer.scripts import LauncherKind
@@ -91,12 +102,16 @@ if TYPE_CHECKING:
 __all__ = [
     "INSTALLER_NAME",
     "JOURNAL_DIRNAME",
+    "LINK_MODES",
     "MAX_INSTALL_THREADS",
     "CachedUnpackInstaller",
     "InstallerLibrary",
+    "LinkMode",
+    "UnsafeWheel",
     "WheelInstallFailed",
     "WheelInstaller",
     "apply_plan",
+    "default_link_mode",
     "dist_info_files",
     "planned_paths",
     "recover_interrupted",
@@ -121,6 +136,24 @@ class WheelInstallFailed(OutsideWorldError):
         )
         self.wheel = wheel
         self.name = name
+        self.reason = reason
+
+
+class UnsafeWheel(WheelInstallFailed):
+    """A wheel that would write outside its venv (or through a link out of it), replace the venv's
+    own interpreter, ``pyvenv.cfg`` or activation scripts, or unpack to far more than it weighs.
+    Raised before anything of it is written, so nothing of it is installed."""
+
+    def __init__(self, wheel: Path, name: str, path: str, reason: str) -> None:
+        OutsideWorldError.__init__(
+            self,
+            f"Refused to install {name} from {str(wheel)!r}: {reason}.",
+            hint="Nothing of it was installed. Do not use this file; tell its publisher.",
+        )
+        self.wheel = wheel
+        self.name = name
+        self.path = path
+        """The offending path as the wheel gives it (a member, a script name)."""
         self.reason = reason
 
 
@@ -172,6 +205,9 @@ class InstallerLibrary:
     ) -> None:
         _check_extra_names(extra_dist_info)
         try:
+            # every path installer will write, judged before it writes the first one
+            targets = _archive_targets(wheel, layout, name, extra_dist_info)
+            _confine(wheel, name, layout, targets, follow_last=True)
             with WheelFile.open(wheel) as source:
                 found = canonicalize_name(source.distribution)
                 if found != name:
@@ -240,6 +276,111 @@ def _scheme_dict(layout: VenvLayout, name: str) -> dict[str, str]:
     }
 
 
+# ── what a wheel may write ─────────────────────────────────────────────────────────────────────
+
+MAX_UNPACKED_BYTES = 4 << 30
+"""A wheel may unpack to this many bytes, or to 8 times its own size when that is more (the
+largest wheels on PyPI, CUDA builds of torch, unpack to about 3 times their size)."""
+MAX_RATIO = 200
+"""A member bigger than :data:`RATIO_FLOOR` may be at most this many times its compressed size
+(source and binaries deflate 3-10:1; zeros deflate 1000:1, which is what a zip bomb is made of)."""
+RATIO_FLOOR = 32 << 20
+_SIZE_FACTOR = 8
+
+
+def _check_archive(archive: zipfile.ZipFile, wheel: Path, name: str) -> list[zipfile.ZipInfo]:
+    """The archive's file members, each with a safe relative name and a size within bounds, from
+    its central directory; :class:`UnsafeWheel` otherwise. The sizes are the archive's claims:
+    :func:`_unpack_wheel` counts what it actually writes against them (and ``zipfile`` never
+    inflates a member past its declared size)."""
+    try:
+        wheel_size = os.stat(wheel).st_size
+    except OSError:
+        wheel_size = 0
+    limit = max(MAX_UNPACKED_BYTES, _SIZE_FACTOR * wheel_size)
+    total = 0
+    members = []
+    for info in archive.infolist():
+        member = info.filename
+        parts = member.split("/")
+        if (
+            member.startswith("/")
+            or "\\" in member
+            or "\0" in member
+            or ".." in parts
+            or ":" in parts[0]
+        ):
+            raise UnsafeWheel(
+                wheel, name, member, f"its member {member!r} would be written outside the venv"
+            )
+        if member.endswith("/"):
+            continue
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise UnsafeWheel(
+                wheel,
+                name,
+                member,
+                f"its member {member!r} inflates {info.compress_size} bytes to "
+                f"{info.file_size} (more than {MAX_RATIO}:1): a zip bomb",
+            )
+        total += info.file_size
+        if total > limit:
+            raise UnsafeWheel(
+                wheel,
+                name,
+                member,
+                f"it unpacks to more than {limit} bytes (at {member!r}): a zip bomb",
+            )
+        members.append(info)
+    return members
+
+
+def _check_script_name(wheel: Path, name: str, script: str) -> None:
+    """An entry point's script name becomes a file name in the scripts directory: one plain
+    component, never a path."""
+    if (
+        not script.strip()
+        or script in (".", "..")
+        or any(c in script for c in "/\\\0")
+        or script != script.strip()
+    ):
+        raise UnsafeWheel(
+            wheel, name, script, f"its entry point names the script {script!r}, not a file name"
+        )
+
+
+_Target = tuple[str, str, str, str]
+"""(the scheme directory a file must stay inside, its absolute path, the name the wheel gives
+it, what it is: "file" or "console script")."""
+
+
+def _confine(
+    wheel: Path,
+    name: str,
+    layout: VenvLayout,
+    targets: Iterable[_Target],
+    *,
+    follow_last: bool = False,
+) -> None:
+    """:class:`UnsafeWheel` unless every target lands inside its scheme directory, links
+    resolved, and none is the venv's own interpreter, ``pyvenv.cfg``, activation script or
+    envspec bookkeeping. ``follow_last``: the installer opens existing files for writing (a link
+    at a target would be followed); envspec's own writers replace them instead."""
+    confinement = Confinement(layout)
+    for directory, path, given, what in targets:
+        if not confinement.inside(path, directory, follow_last=follow_last):
+            raise UnsafeWheel(
+                wheel,
+                name,
+                given,
+                f"its {what} {given!r} would be written outside {directory!r} (to {path!r})",
+            )
+        if confinement.protected(path):
+            raise UnsafeWheel(
+                wheel, name, given, f"its {what} {given!r} would replace the venv's own {path!r}"
+            )
+
+
 class CachedUnpackInstaller:
     """:class:`WheelInstaller` that unpacks each wheel once into a cache, then links its files into
     every venv that installs it: a second venv (or a re-sync) costs a hard link per file instead of
@@ -262,21 +403,38 @@ class CachedUnpackInstaller:
     handful of generated files — console scripts (pypa ``installer``'s own generator, for the
     venv's python), rewritten ``#!python`` scripts, INSTALLER — and RECORD *last*, assembled from
     the manifest's precomputed rows: the same files, modes and RECORD bytes as
-    :class:`InstallerLibrary` writes. ``link=False`` copies instead (for file systems where venvs
-    must not share inodes with the cache); a hard link the file system refuses (another device, no
+    :class:`InstallerLibrary` writes. ``link_mode`` chooses clone, hardlink or copy
+    (:mod:`envspec.venv.linking`); a hard link or clone the file system refuses (another device, no
     support, too many links) falls back to a copy.
 
-    Hard-linked files are shared: editing one inside a venv edits the cache entry and every venv
-    using it (uv's default makes the same trade). ``envspec check`` compares RECORD hashes and so
-    reports such an edit as drift. Generated files are always new inodes, never written through a
-    link.
+    Hard-linked files are shared: editing one in place inside a venv edits the cache entry and
+    every venv using it (uv's default makes the same trade). So the install manifest also records
+    each file's size, mtime and mode as unpacked, and :meth:`_prepare` compares them (one ``stat``
+    per file, no hashing) before anything is linked from the entry: a changed entry is unpacked
+    again from the verified wheel, and a venv synced later never inherits the edit. ``envspec
+    check`` compares RECORD hashes and so reports the edit in the venvs sharing it. Generated
+    files are always new inodes, never written through a link.
+
+    Every destination (from the manifest, which a hostile wheel's names built) is judged by
+    :func:`_confine` before the journal or any file is written: see :class:`UnsafeWheel`.
     """
 
     def __init__(
-        self, cache_dir: Path, *, link: bool = True, script_kind: LauncherKind | None = None
+        self,
+        cache_dir: Path,
+        *,
+        link: bool = True,
+        link_mode: LinkMode | None = None,
+        script_kind: LauncherKind | None = None,
     ) -> None:
+        """``link_mode``: how files get from the cache into a venv (:mod:`envspec.venv.linking`);
+        by default the platform's (:func:`default_link_mode`), or "copy" when ``link`` is false."""
+        if link_mode is None:
+            link_mode = default_link_mode() if link else "copy"
+        if link_mode not in LINK_MODES:
+            raise ValueError(f"link_mode must be one of {LINK_MODES!r}, not {link_mode!r}")
         self._cache_dir = Path(cache_dir)
-        self._link = link
+        self.link_mode: LinkMode = link_mode
         self._script_kind: LauncherKind = script_kind or get_launcher_kind()
         self._umask = _read_umask()
 
@@ -298,26 +456,59 @@ class CachedUnpackInstaller:
         """Drop the entry of the wheel with this digest; the next install unpacks it afresh."""
         shutil.rmtree(self._cache_dir / sha256, ignore_errors=True)
 
-    def unpacked(self, wheel: Path, sha256: str | None = None) -> Path:
+    def unpacked(self, wheel: Path, sha256: str | None = None, *, name: str | None = None) -> Path:
         """The cache entry of ``wheel``, unpacking it first when absent. ``sha256`` is the wheel's
-        digest when the caller verified it already; otherwise it is computed here."""
-        if sha256 is None:
-            sha256 = file_sha256(wheel)
-        entry = self._cache_dir / sha256
-        if (entry / _MANIFEST).is_file():
-            return entry
-        self._cache_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{entry.name[:16]}.", dir=self._cache_dir))
+        digest when the caller verified it already; otherwise it is computed here. ``name``: the
+        project, for messages (else read from the file name).
+
+        Raises only :class:`WheelInstallFailed` (:class:`UnsafeWheel` for a hostile archive): it
+        runs in the download threads, where anything else would end as a traceback."""
+        return self._unpacked(wheel, sha256, name=name, replace=False)
+
+    def _unpacked(
+        self, wheel: Path, sha256: str | None, *, name: str | None, replace: bool
+    ) -> Path:
+        """``replace``: unpack again over an entry whose files changed since it was unpacked (an
+        edit made through a hard link in some venv): the fresh copy is renamed in, the stale one
+        aside, then removed; a venv linked to the stale files keeps them."""
+        shown = name or _project_of(wheel)
         try:
-            _unpack_wheel(wheel, staging)
+            if sha256 is None:
+                sha256 = file_sha256(wheel)
+            entry = self._cache_dir / sha256
+            if not replace and (entry / _MANIFEST).is_file():
+                return entry
+            self._cache_dir.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{entry.name[:16]}.", dir=self._cache_dir))
+            stale: Path | None = None
             try:
-                staging.rename(entry)
-            except OSError:
-                if not (entry / _MANIFEST).is_file():
-                    raise  # not a concurrent unpack of the same wheel that won the race
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return entry
+                _unpack_wheel(wheel, staging, name=shown)
+                if replace:
+                    stale = Path(
+                        tempfile.mkdtemp(prefix=f".{entry.name[:16]}.stale.", dir=self._cache_dir)
+                    )
+                    try:
+                        entry.rename(stale / "entry")
+                    except FileNotFoundError:
+                        pass
+                try:
+                    staging.rename(entry)
+                except OSError:
+                    if not (entry / _MANIFEST).is_file():
+                        raise  # not a concurrent unpack of the same wheel that won the race
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+                if stale is not None:
+                    shutil.rmtree(stale, ignore_errors=True)
+            return entry
+        except WheelInstallFailed:
+            raise
+        except _NOT_A_WHEEL as error:
+            raise WheelInstallFailed(wheel, shown, f"it is not a valid wheel ({error})") from None
+        except OSError as error:
+            raise WheelInstallFailed(
+                wheel, shown, f"it could not be unpacked into the cache ({error})"
+            ) from None
 
     # The two halves of install(), apart so that apply_plan can write the journal from the
     # manifest (no second read of the wheel) between them.
@@ -335,8 +526,19 @@ class CachedUnpackInstaller:
         touched. :class:`WheelInstallFailed` for a wheel that is invalid or of another project."""
         _check_extra_names(extra_dist_info)
         try:
-            entry = self.unpacked(wheel, sha256)
+            if sha256 is None:
+                sha256 = file_sha256(wheel)
+            entry = self.unpacked(wheel, sha256, name=name)
             manifest = _load_install_manifest(entry)
+            if manifest is None or not _entry_intact(entry, manifest):
+                # a file of the entry changed since it was unpacked (edited in place through a
+                # hard link in some venv): never link from it, unpack the verified wheel again
+                entry = self._unpacked(wheel, sha256, name=name, replace=True)
+                manifest = _load_install_manifest(entry)
+                if manifest is None:
+                    raise WheelInstallFailed(wheel, name, "its cache entry keeps changing")
+        except WheelInstallFailed:
+            raise
         except (zipfile.BadZipFile, ValueError, KeyError, TypeError) as error:
             raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
         except OSError as error:
@@ -347,7 +549,7 @@ class CachedUnpackInstaller:
         if found != name:
             raise WheelInstallFailed(wheel, name, f"the wheel is of {found!r}")
         schemes = {key: os.path.abspath(value) for key, value in _scheme_dict(layout, name).items()}
-        return _PreparedInstall(
+        prepared = _PreparedInstall(
             wheel=wheel,
             name=name,
             entry=str(entry),
@@ -356,6 +558,9 @@ class CachedUnpackInstaller:
             interpreter=str(layout.python),
             extra_dist_info=dict(extra_dist_info),
         )
+        # before the journal and the first file: every destination inside its scheme directory
+        _confine(wheel, name, layout, prepared.targets())
+        return prepared
 
     def _install_prepared(self, prepared: _PreparedInstall) -> None:
         try:
@@ -406,7 +611,7 @@ class CachedUnpackInstaller:
             prefixes=prefixes,
             interpreter=prepared.interpreter,
             executable_mode=executable_mode,
-            link=self._link,
+            link_mode=self.link_mode,
         )
 
         root = roots[root_scheme]
@@ -448,7 +653,7 @@ def _place_files(
     prefixes: Mapping[str, str],
     interpreter: str,
     executable_mode: int,
-    link: bool,
+    link_mode: LinkMode,
 ) -> list[tuple[str, str, str, str]]:
     """Put install-manifest ``files`` of the cache ``entry`` into the venv (directories made
     already); their RECORD rows, as :meth:`CachedUnpackInstaller._write_files` collects them."""
@@ -457,7 +662,9 @@ def _place_files(
     sep = os.sep
     posix = sep == "/"
     source_prefix = entry + sep
-    make_link = os.link if link else None
+    make_link = os.link if link_mode == "hardlink" else None
+    cloning = link_mode == "clone"
+    plain_mode = executable_mode & 0o666  # what a new file gets under the umask
     rows: list[tuple[str, str, str, str]] = []
     append = rows.append
     for member, scheme, relative, digest, size, flags in files:
@@ -475,6 +682,10 @@ def _place_files(
                 if not _link_again(source, target, error):
                     make_link = None  # the file system refuses links here: copy the rest
                     _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
+        elif cloning:
+            if not _clone(source, target, executable_mode if flags & _EXECUTABLE else plain_mode):
+                cloning = False  # the file system cannot clone here: copy the rest, silently
+                _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
         else:
             _copy(source, target, executable_mode if flags & _EXECUTABLE else None)
         append((relative, prefixes[scheme] + relative, digest, size))
@@ -498,27 +709,35 @@ class _PreparedInstall:
 
     def planned_paths(self) -> list[str]:
         """Every absolute path the install may write (for the journal)."""
+        return [path for _, path, _, _ in self.targets()]
+
+    def targets(self) -> list[_Target]:
+        """Every path the install may write, with its scheme directory and the wheel's name for
+        it; :class:`UnsafeWheel` for an entry point whose name is not a file name."""
         sep = os.sep
         roots = self.roots
-        paths = [
-            roots[scheme] + sep + relative.replace("/", sep)
-            for _, scheme, relative, _, _, _ in self.manifest["files"]
-        ]
+        targets: list[_Target] = []
+        for member, scheme, relative, _, _, _ in self.manifest["files"]:
+            directory = roots[scheme]
+            targets.append(
+                (directory, directory + sep + relative.replace("/", sep), member, "file")
+            )
         root = roots[self.manifest["root_scheme"]]
         dist_info = self.manifest["dist_info"]
-        paths.append(root + sep + dist_info + sep + "INSTALLER")
-        paths.extend(root + sep + dist_info + sep + extra for extra in self.extra_dist_info)
-        paths.append(root + sep + dist_info + sep + "RECORD")
+        for generated in ("INSTALLER", *self.extra_dist_info, "RECORD"):
+            path = f"{dist_info}/{generated}"
+            targets.append((root, root + sep + path.replace("/", sep), path, "file"))
         scripts = roots["scripts"]
         for script, _, _, _ in self.manifest["entry_points"]:
+            _check_script_name(self.wheel, self.name, script)
             for variant in (script, f"{script}.exe", f"{script}-script.py", f"{script}.pya"):
-                paths.append(scripts + sep + variant)
-        return paths
+                targets.append((scripts, scripts + sep + variant, script, "console script"))
+        return [(d, os.path.normpath(p), given, what) for d, p, given, what in targets]
 
 
 _MANIFEST = ".envspec-manifest.json"
 _INSTALL_MANIFEST = ".envspec-install.json"
-_INSTALL_FORMAT = 2
+_INSTALL_FORMAT = 3
 _EXECUTABLE = 1
 """Install-manifest file flag: the archive marks the file executable."""
 _SHEBANG = 2
@@ -605,6 +824,20 @@ _NO_LINKS = frozenset(
 too many links to the inode): the file is copied instead."""
 
 
+def _clone(source: str, target: str, mode: int) -> bool:
+    """A copy-on-write clone of ``source`` at ``target`` (a stray file there replaced); False,
+    with nothing written, when the file system cannot clone."""
+    try:
+        os.unlink(target)  # never write through a stray file: it may be a link into the cache
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    if not clone_file(source, target):
+        return False
+    os.chmod(target, mode)  # a clone may start with the source's mode (macOS): as a copy's
+
+    return True
+
+
 def _copy(source: str, target: str, mode: int | None) -> None:
     try:
         os.unlink(target)  # never copy *through* a stray file: it may be a link into the cache
@@ -615,19 +848,22 @@ def _copy(source: str, target: str, mode: int | None) -> None:
         os.chmod(target, mode)
 
 
-def _unpack_wheel(wheel: Path, directory: Path) -> None:
+def _unpack_wheel(wheel: Path, directory: Path, *, name: str | None = None) -> None:
+    """Unpack ``wheel`` into the empty ``directory`` with its two manifests (the file manifest
+    last). Member names and sizes are judged first (:func:`_check_archive`); the bytes actually
+    written are counted too, so an archive that lies about its sizes cannot fill the disk."""
     from packaging.utils import parse_wheel_filename
 
     project, version, _, _ = parse_wheel_filename(wheel.name)
+    shown = name or str(project)
     files: list[list[object]] = []
     with zipfile.ZipFile(wheel) as archive:
-        for info in archive.infolist():
+        members = _check_archive(archive, wheel, shown)
+        budget = sum(info.file_size for info in members)
+        written = 0
+        for info in members:
             member = info.filename
-            if member.endswith("/"):
-                continue
             parts = PurePosixPath(member).parts
-            if member.startswith("/") or ".." in parts or "\\" in member or ":" in parts[0]:
-                raise ValueError(f"unsafe path {member!r} in the wheel")
             if "__pycache__" in parts[:-1]:
                 continue  # what installer skips too: bytecode from a wheel is never trusted
             mode = info.external_attr >> 16
@@ -638,9 +874,18 @@ def _unpack_wheel(wheel: Path, directory: Path) -> None:
             size = 0
             with archive.open(info) as source, target.open("wb") as sink:
                 for block in iter(lambda: source.read(_COPY_CHUNK), b""):
-                    digest.update(block)
                     size += len(block)
+                    if size > info.file_size or written + size > budget:
+                        raise UnsafeWheel(
+                            wheel,
+                            shown,
+                            member,
+                            f"its member {member!r} inflates past the {info.file_size} bytes "
+                            "the archive declares",
+                        )
+                    digest.update(block)
                     sink.write(block)
+            written += size
             if executable:
                 target.chmod(0o755)
             record_hash = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
@@ -661,9 +906,55 @@ def _unpack_wheel(wheel: Path, directory: Path) -> None:
     (directory / _MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
 
 
-def _load_install_manifest(entry: Path) -> dict[str, Any]:
-    """The entry's install manifest; an entry unpacked by an older envspec (no install manifest)
-    gets one now, computed from its file manifest and files, and kept for the next install."""
+def _project_of(wheel: Path) -> str:
+    """The project a wheel's file name names, for messages; the file name when it names none."""
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        return str(parse_wheel_filename(wheel.name)[0])
+    except InvalidWheelFilename:
+        return wheel.name
+
+
+_NOT_A_WHEEL: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    NotImplementedError,  # a compression method zipfile lacks
+    RuntimeError,  # an encrypted member
+    ValueError,
+    KeyError,
+    TypeError,
+)
+"""What ``zipfile`` and the manifest readers raise for an archive that is not a usable wheel."""
+
+
+def _entry_intact(entry: Path, manifest: Mapping[str, Any]) -> bool:
+    """Whether every file of the cache entry is as unpacked: same size, mtime and mode (one
+    ``stat`` each, no hashing). An in-place edit through a hard link changes the mtime (and
+    usually the size); a ``chmod`` changes the mode."""
+    files = manifest["files"]
+    stats = manifest.get("stats")
+    if not isinstance(stats, list) or len(stats) != len(files):
+        return False
+    prefix = str(entry) + os.sep
+    posix = os.sep == "/"
+    for row, recorded in zip(files, stats, strict=True):
+        member, size = row[0], row[4]
+        try:
+            found = os.stat(prefix + (member if posix else member.replace("/", os.sep)))
+        except OSError:
+            return False
+        if [found.st_size, found.st_mtime_ns, found.st_mode] != [int(size), *recorded]:
+            return False
+    return True
+
+
+def _load_install_manifest(entry: Path) -> dict[str, Any] | None:
+    """The entry's install manifest; an entry unpacked by an older envspec (no install manifest,
+    or one without the files' stats) gets one now, computed from its file manifest and files
+    (each hashed once against the file manifest), and kept for the next install. None when a file
+    differs from what the file manifest says: the entry must be unpacked again."""
     try:
         loaded = json.loads((entry / _INSTALL_MANIFEST).read_bytes())
     except (FileNotFoundError, ValueError):  # absent, or damaged: made again from the files
@@ -671,7 +962,9 @@ def _load_install_manifest(entry: Path) -> dict[str, Any]:
     if isinstance(loaded, dict) and loaded.get("format") == _INSTALL_FORMAT:
         return loaded
     manifest = json.loads((entry / _MANIFEST).read_bytes())
-    described = _describe_entry(entry, manifest)
+    described = _describe_entry(entry, manifest, verify=True)
+    if described is None:
+        return None
     try:
         atomic_write_text(entry / _INSTALL_MANIFEST, json.dumps(described))
     except OSError:
@@ -679,10 +972,22 @@ def _load_install_manifest(entry: Path) -> dict[str, Any]:
     return described
 
 
-def _describe_entry(entry: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
+@overload
+def _describe_entry(
+    entry: Path, manifest: Mapping[str, Any], *, verify: Literal[False] = False
+) -> dict[str, Any]: ...
+@overload
+def _describe_entry(
+    entry: Path, manifest: Mapping[str, Any], *, verify: bool
+) -> dict[str, Any] | None: ...
+def _describe_entry(
+    entry: Path, manifest: Mapping[str, Any], *, verify: bool = False
+) -> dict[str, Any] | None:
     """The install manifest of an unpacked wheel: what pypa ``installer``'s core decides per file
     (``_process_WHEEL_file``, ``_determine_scheme``, the RECORD and ``__pycache__`` skips,
-    ``fix_shebang``'s test, ``parse_entrypoints``), decided once. ValueError: not a valid wheel."""
+    ``fix_shebang``'s test, ``parse_entrypoints``), decided once, and each file's size, mtime and
+    mode as found (what :func:`_entry_intact` compares before every install). ValueError: not a
+    valid wheel. ``verify``: hash each file first; None when one differs from the manifest."""
     dist_info: str = manifest["dist_info"]
     data_dir = dist_info[: -len(".dist-info")] + ".data"
     wheel_metadata = parse_metadata_file((entry / dist_info / "WHEEL").read_text(encoding="utf-8"))
@@ -692,11 +997,18 @@ def _describe_entry(entry: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
     root_scheme = "purelib" if wheel_metadata["Root-Is-Purelib"] == "true" else "platlib"
     record_path = f"{dist_info}/RECORD"
     files: list[list[object]] = []
+    stats: list[list[int]] = []
     directories: set[tuple[str, str]] = set()
     for member, executable, digest, size in manifest["files"]:
         member = str(member)
         if member == record_path:
             continue  # written at the end, from what was installed
+        found = os.stat(entry / member)
+        if found.st_size != int(size) or (
+            verify and _file_record_hash(entry / member) != f"sha256={digest}"
+        ):
+            return None
+        stats.append([found.st_mtime_ns, found.st_mode])
         top, _, rest = member.partition("/")
         if top == data_dir:
             scheme, _, relative = rest.partition("/")
@@ -734,8 +1046,15 @@ def _describe_entry(entry: Path, manifest: Mapping[str, Any]) -> dict[str, Any]:
         # sorted: a directory before everything inside it
         "dirs": [list(item) for item in sorted(directories)],
         "files": files,
+        "stats": stats,
         "entry_points": entry_points,
     }
+
+
+def _file_record_hash(path: Path) -> str:
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").digest()
+    return "sha256=" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 # ── uninstall ───────────────────────────────────────────────────────────────────────────────────
@@ -745,25 +1064,36 @@ def uninstall(layout: VenvLayout, name: NormalizedName) -> None:
     """Remove project ``name`` from the venv: every file its RECORD lists (and every file a
     leftover install journal lists), their bytecode, the dist-info, then directories left empty.
 
-    A missing file is not an error, nor is a project that is not installed. Paths outside the venv
-    and the venv's own python and pyvenv.cfg are never deleted, whatever a RECORD says.
+    A missing file is not an error, nor is a project that is not installed. Only files inside the
+    venv are deleted, judged with their directories resolved: a RECORD path through a symbolic
+    link out of the venv (``site-packages/evil -> /tmp/outside``) is not followed, and a link is
+    removed, never what it points to. The venv's own interpreter, ``pyvenv.cfg``, activation
+    scripts and envspec's bookkeeping are never deleted, whatever a RECORD says.
     """
+    confinement = Confinement(layout)
     dist_infos = find_dist_infos(layout, name)
     files: set[Path] = set()
+    linked: list[Path] = []
     for dist_info in dist_infos:
         try:
             files.update(entry.location(dist_info.parent) for entry in read_record(dist_info))
         except RecordUnreadable:
             pass  # damaged: only the dist-info and what a journal lists can be found
+        if dist_info.is_symlink() or not confinement.inside_venv(
+            str(dist_info), follow_last=True
+        ):
+            linked.append(dist_info)
+            _unlink(dist_info)  # the link goes, never what it points to
+            continue
         # from here on the next sync sees it as damaged, with its RECORD still readable
         _unlink(dist_info / "METADATA")
     journal = _journal_path(layout, name)
     files.update(_read_journal(layout, journal))
-    inside_dist_info = tuple(dist_infos)
-    protected = {layout.python, layout.root / PYVENV_CFG}
+    inside_dist_info = tuple(d for d in dist_infos if d not in linked)
     touched_dirs: set[Path] = set()
     for path in sorted(files):
-        if path in protected or not _is_inside(path, layout.root):
+        text = str(path)
+        if not confinement.inside_venv(text) or confinement.protected(text):
             continue
         if any(_is_inside(path, d) for d in inside_dist_info):
             continue  # removed with the directory, RECORD last
@@ -773,10 +1103,10 @@ def uninstall(layout: VenvLayout, name: NormalizedName) -> None:
         if path.suffix == ".py":
             _remove_bytecode(path)
         touched_dirs.add(path.parent)
-    for dist_info in dist_infos:
+    for dist_info in inside_dist_info:
         shutil.rmtree(dist_info, ignore_errors=True)
         touched_dirs.add(dist_info.parent)
-    _prune_empty_dirs(layout, touched_dirs)
+    _prune_empty_dirs(layout, touched_dirs, confinement)
     _unlink(journal)
 
 
@@ -809,9 +1139,13 @@ def _remove_bytecode(source: Path) -> None:
         _unlink(path)
 
 
-def _prune_empty_dirs(layout: VenvLayout, dirs: Iterable[Path]) -> None:
+def _prune_empty_dirs(
+    layout: VenvLayout, dirs: Iterable[Path], confinement: Confinement | None = None
+) -> None:
     """Remove directories (deepest first, then their parents) left holding nothing, or only a
-    ``__pycache__`` of bytecode whose sources are gone; never a scheme directory or its ancestors."""
+    ``__pycache__`` of bytecode whose sources are gone; never a scheme directory or its ancestors,
+    never one that resolves outside the venv."""
+    confinement = confinement or Confinement(layout)
     keep: set[Path] = set()
     for base in (layout.purelib, layout.platlib, layout.scripts, layout.data, layout.include):
         keep.add(base)
@@ -821,7 +1155,11 @@ def _prune_empty_dirs(layout: VenvLayout, dirs: Iterable[Path]) -> None:
     while pending:
         directory = max(pending, key=lambda p: (len(p.parts), str(p)))
         pending.discard(directory)
-        if directory in keep or not _is_inside(directory, layout.root):
+        if (
+            directory in keep
+            or not _is_inside(directory, layout.root)
+            or not confinement.inside_venv(str(directory), follow_last=True)
+        ):
             continue
         try:
             names = os.listdir(directory)
@@ -875,9 +1213,18 @@ def planned_paths(
 def _planned(
     wheel: Path, layout: VenvLayout, name: str, extra_dist_info: Iterable[str] = ()
 ) -> list[str]:
+    return [path for _, path, _, _ in _archive_targets(wheel, layout, name, extra_dist_info)]
+
+
+def _archive_targets(
+    wheel: Path, layout: VenvLayout, name: str, extra_dist_info: Iterable[str] = ()
+) -> list[_Target]:
+    """Every file installing ``wheel`` may write, with the scheme directory it must stay in and
+    the name the wheel gives it; :class:`UnsafeWheel` for an unsafe member name, script name or
+    size (the destinations themselves are judged by :func:`_confine`)."""
     # strings, not pathlib: this runs for every file of every wheel of a sync
     with zipfile.ZipFile(wheel) as archive:
-        members = [m for m in archive.namelist() if not m.endswith("/")]
+        members = [info.filename for info in _check_archive(archive, wheel, name)]
         tops = {m.partition("/")[0] for m in members}
         dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
         if len(dist_infos) != 1:
@@ -892,23 +1239,31 @@ def _planned(
     schemes = {key: os.path.abspath(value) for key, value in _scheme_dict(layout, name).items()}
     root = schemes["purelib" if purelib else "platlib"]
     sep = os.sep
-    paths: list[str] = []
+    targets: list[_Target] = []
     for member in members:
         top, _, rest = member.partition("/")
         if top == data_dir:
             scheme, _, inner = rest.partition("/")
             if inner:
-                paths.append(schemes.get(scheme, root) + sep + inner.replace("/", sep))
+                directory = schemes.get(scheme, root)
+                target = directory + sep + inner.replace("/", sep)
+                targets.append((directory, target, member, "file"))
                 continue
-        paths.append(root + sep + member.replace("/", sep))
+        targets.append((root, root + sep + member.replace("/", sep), member, "file"))
     for generated in ("INSTALLER", *extra_dist_info):
-        paths.append(root + sep + dist_info + sep + generated)
+        path = f"{dist_info}/{generated}"
+        targets.append((root, root + sep + path.replace("/", sep), path, "file"))
     if entry_points:
         scripts = schemes["scripts"]
-        for script, _, _, _ in parse_entrypoints(entry_points):
+        try:
+            parsed = list(parse_entrypoints(entry_points))
+        except (AssertionError, configparser.Error) as error:
+            raise ValueError(f"invalid entry_points.txt ({error})") from None
+        for script, _, _, _ in parsed:
+            _check_script_name(wheel, name, script)
             for variant in (script, f"{script}.exe", f"{script}-script.py", f"{script}.pya"):
-                paths.append(scripts + sep + variant)
-    return [os.path.normpath(p) for p in paths]
+                targets.append((scripts, scripts + sep + variant, script, "console script"))
+    return [(d, os.path.normpath(p), given, what) for d, p, given, what in targets]
 
 
 def _write_journal(layout: VenvLayout, name: str, paths: list[str]) -> None:
@@ -1060,10 +1415,15 @@ def _verified_sha256(wanted: Wanted | None) -> str | None:
 def dist_info_files(wanted: Wanted) -> dict[str, bytes]:
     """The files envspec adds to the dist-info of ``wanted`` besides INSTALLER: PEP 610's
     ``direct_url.json`` (compact JSON) when it comes from a URL or a local path, and
-    ``ENVSPEC_SOURCE`` (the lock's digest of its local source and a newline) when it has one."""
+    ``ENVSPEC_SOURCE`` (the lock's digest of its local source and a newline) when it has one.
+
+    The URL's secret is redacted, as PEP 610 asks (``user:***@``): anyone who can read the venv
+    can read this file."""
+    from envspec.urls import redact_url
+
     files: dict[str, bytes] = {}
     if wanted.direct_url is not None:
-        document: dict[str, Any] = {"url": wanted.direct_url}
+        document: dict[str, Any] = {"url": redact_url(wanted.direct_url)}
         if wanted.kind == "directory":
             document["dir_info"] = {"editable": True} if wanted.editable else {}
         elif wanted.sha256:
@@ -1109,9 +1469,12 @@ def _install_one(
         paths = prepared.planned_paths()
     else:
         try:
-            paths = _planned(wheel, layout, name, extra_dist_info)
+            targets = _archive_targets(wheel, layout, name, extra_dist_info)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             raise WheelInstallFailed(wheel, name, f"it is not a valid wheel ({error})") from None
+        # refused before the journal, the directories or any file is written
+        _confine(wheel, name, layout, targets, follow_last=True)
+        paths = [path for _, path, _, _ in targets]
     _write_journal(layout, name, paths)
     try:
         if cached is not None and prepared is not None:

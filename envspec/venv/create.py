@@ -23,6 +23,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError, UserError
+from envspec.fsutil import fsync_directory
 from envspec.venv.locking import LOCK_NAME
 from envspec.venv.layout import VenvLayout, read_pyvenv_cfg
 
@@ -73,17 +74,24 @@ class VenvCreationFailed(OutsideWorldError):
 
 
 def ensure_venv(
-    root: Path, *, interpreter: Path, version: Version, scheme: Mapping[str, str]
+    root: Path,
+    *,
+    interpreter: Path,
+    version: Version,
+    scheme: Mapping[str, str],
+    recreate: bool = False,
 ) -> tuple[VenvLayout, bool]:
     """A usable venv at ``root`` for ``interpreter`` (whose full version is ``version``).
 
-    Returns the layout and whether the venv was created or recreated (then it is empty). Raises
-    :class:`NotAVenv` (nothing deleted) when ``root`` exists, is not a venv and is not empty, and
-    :class:`VenvCreationFailed` when the interpreter cannot make one.
+    Returns the layout and whether the venv was created or recreated (then it is empty).
+    ``recreate`` makes a new one even when the old looks usable (its interpreter or pyvenv.cfg was
+    tampered with: see :mod:`envspec.venv.integrity`). Raises :class:`NotAVenv` (nothing deleted)
+    when ``root`` exists, is not a venv and is not empty, and :class:`VenvCreationFailed` when the
+    interpreter cannot make one.
     """
     root = Path(os.path.abspath(root))
     layout = VenvLayout.from_scheme(root, scheme, windows=os.name == "nt")
-    if venv_problem(layout, version) is None:
+    if not recreate and venv_problem(layout, version) is None:
         return layout, False
     _clear_for_creation(root)
     _run_venv(root, interpreter)
@@ -154,14 +162,22 @@ def _clear_for_creation(root: Path) -> None:
     which the caller holds), or raise NotAVenv."""
     refuse_foreign(root)
     root.mkdir(parents=True, exist_ok=True)
-    for entry in root.iterdir():
-        if entry.name == LOCK_NAME:
+    # The marker first, durably: from the first removal on, a killed sync must leave a directory
+    # that the next one recognises as its own half-made venv (refuse_foreign accepts the marker
+    # when pyvenv.cfg is gone), never one it refuses to touch as "not a virtual environment".
+    marker = root / CREATING_MARKER
+    with open(marker, "wb") as handle:
+        os.fsync(handle.fileno())
+    fsync_directory(root)
+    # pyvenv.cfg last: while it exists a reader still sees a venv (then the marker says broken)
+    entries = sorted(root.iterdir(), key=lambda entry: entry.name == "pyvenv.cfg")
+    for entry in entries:
+        if entry.name in (LOCK_NAME, CREATING_MARKER):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:
             entry.unlink()
-    (root / CREATING_MARKER).write_bytes(b"")
 
 
 def _run_venv(root: Path, interpreter: Path) -> None:

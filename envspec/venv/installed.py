@@ -90,7 +90,9 @@ class RecordEntry:
     size: int | None
 
     def location(self, site_packages: Path) -> Path:
-        """The entry's absolute, normalised path (``..`` resolved lexically, links not followed)."""
+        """The entry's absolute, normalised path (``..`` resolved lexically, links not followed).
+        It may lead out of the venv, as written or through a link: whoever deletes or reads it
+        judges it first (``envspec.venv.confine``)."""
         return Path(os.path.normpath(site_packages / self.path))
 
 
@@ -114,6 +116,8 @@ def read_record(dist_info: Path) -> list[RecordEntry]:
         if len(row) != 3 or not row[0]:
             raise RecordUnreadable(path, f"line {number} is not 'path,hash,size': {row!r}")
         name, hash_text, size_text = row
+        if "\0" in name:  # no file system takes it: every os call on it would raise ValueError
+            raise RecordUnreadable(path, f"line {number} has a NUL character in its path")
         sha256: str | None = None
         if hash_text:
             algorithm, sep, digest = hash_text.partition("=")

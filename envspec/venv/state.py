@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,7 +27,9 @@ __all__ = [
     "SyncState",
     "clear_state",
     "file_stat",
+    "is_interpreter_name",
     "read_state",
+    "venv_files_signature",
     "write_state",
 ]
 
@@ -60,6 +63,11 @@ class SyncState(NamedTuple):
     local_sources: tuple[tuple[str, bool, str], ...] = ()
     """(directory, editable, digest) of each local source directory installed: their files
     change without the spec, lock or dist-infos changing, so only their digest tells."""
+    venv_files: tuple[tuple[str, str], ...] = ()
+    """:func:`venv_files_signature` right after the sync: a replaced interpreter or an edited
+    pyvenv.cfg changes it, so the no-op sync never vouches for a tampered venv."""
+    pyvenv_cfg: str = ""
+    """The text of pyvenv.cfg as envspec's sync left it (what ``check`` compares key by key)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +83,8 @@ class SyncState(NamedTuple):
             "fingerprint": self.fingerprint,
             "layout": dict(sorted(self.layout.items())),
             "local_sources": [list(entry) for entry in self.local_sources],
+            "venv_files": dict(self.venv_files),
+            "pyvenv_cfg": self.pyvenv_cfg,
         }
 
     @classmethod
@@ -109,6 +119,14 @@ class SyncState(NamedTuple):
             for e in local
         ):
             raise TypeError("'local_sources' is not a list of [directory, editable, digest]")
+        venv_files = data.get("venv_files", {})
+        if not isinstance(venv_files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in venv_files.items()
+        ):
+            raise TypeError("'venv_files' is not a table of strings")
+        pyvenv_cfg = data.get("pyvenv_cfg", "")
+        if not isinstance(pyvenv_cfg, str):
+            raise TypeError("'pyvenv_cfg' is not a string")
         fresh, packages = data.get("spec_fresh", False), data.get("packages", 0)
         if not isinstance(fresh, bool) or not isinstance(packages, int):
             raise TypeError("'spec_fresh' or 'packages' has the wrong type")
@@ -118,6 +136,8 @@ class SyncState(NamedTuple):
             spec_fresh=fresh,
             packages=packages,
             local_sources=tuple((e[0], e[1], e[2]) for e in local),
+            venv_files=tuple(sorted(venv_files.items())),
+            pyvenv_cfg=pyvenv_cfg,
             **strings,
             **stats,
         )
@@ -182,6 +202,46 @@ def _mtime(path: str) -> int:
         return os.stat(path).st_mtime_ns
     except OSError:
         return -1
+
+
+_INTERPRETER = re.compile(r"(python|pypy)w?(\d+(\.\d+)?t?)?(_d)?(\.exe)?", re.IGNORECASE)
+
+
+def is_interpreter_name(name: str) -> bool:
+    """``python``, ``python3``, ``python3.12``, ``python3.13t``, ``pythonw.exe``, ``python_d.exe``,
+    ``pypy3``...: the names under which ``venv`` puts the interpreter in the scripts directory
+    (``pythonfinder`` or ``python-config`` are ordinary script names). The one rule: the state
+    signs these entries, and no package may replace them (``envspec.venv.confine``)."""
+    return _INTERPRETER.fullmatch(name) is not None
+
+
+def venv_files_signature(root: Path, scripts: Path) -> tuple[tuple[str, str], ...]:
+    """What identifies the venv's own files without reading them: ``pyvenv.cfg``'s stat and, for
+    each interpreter entry of the scripts directory, its link target or its size, time and inode.
+    A few system calls: cheap enough for the no-op sync."""
+    entries = [("pyvenv.cfg", file_stat(Path(root) / "pyvenv.cfg"))]
+    try:
+        with os.scandir(scripts) as found:
+            names = sorted(entry.name for entry in found if is_interpreter_name(entry.name))
+    except OSError:
+        names = []
+    relative = os.path.relpath(scripts, root).replace(os.sep, "/")
+    for name in names:
+        entries.append((f"{relative}/{name}", _link_or_stat(os.path.join(scripts, name))))
+    return tuple(sorted(entries))
+
+
+def _link_or_stat(path: str) -> str:
+    try:
+        stat = os.lstat(path)
+    except OSError:
+        return ""
+    if os.path.islink(path):
+        try:
+            return "-> " + os.readlink(path)
+        except OSError:
+            return "->"
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
 
 
 def file_stat(path: Path) -> str:

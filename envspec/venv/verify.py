@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from envspec.drift import Finding
+from envspec.venv.confine import Confinement
 from envspec.venv.create import pyvenv_version
 from envspec.venv.installed import (
     RecordEntry,
@@ -107,6 +109,7 @@ def verify_files(
     site_packages = [str(path) for path in layout.site_packages]
     unreadable: list[NormalizedName] = []
     checked_packages = 0
+    confinement = Confinement(layout)
     for project, dist_infos in sorted(by_name.items()):
         verify = project in wanted
         if verify:
@@ -130,6 +133,10 @@ def verify_files(
             own_dir = str(dist_info)
             for entry in entries:
                 location = os.path.normpath(os.path.join(base, entry.path))
+                if not confinement.inside_venv(location, follow_last=True):
+                    if verify:  # never followed: a check reads nothing outside the venv
+                        findings.append(_outside(project, entry, location, root))
+                    continue
                 owned.add(os.path.normcase(location))
                 if not verify:
                     continue
@@ -143,7 +150,7 @@ def verify_files(
     count = min(workers or min(8, os.cpu_count() or 1), max(1, len(batches)))
     with ThreadPoolExecutor(max_workers=count, thread_name_prefix="envspec-verify") as pool:
         checked = [pool.submit(_check_batch, batch, root) for batch in batches]
-        unowned = _unowned(package_dirs, owned, root, unreadable)
+        unowned = _unowned(package_dirs, owned, root, unreadable, site_packages)
         for future in checked:
             findings.extend(future.result())
     findings.extend(unowned)
@@ -164,6 +171,16 @@ def venv_python_findings(
     shown = str(root)
     if not root.is_dir():
         return [Finding(kind="missing-venv", path=shown, detail=f"{shown} does not exist")]
+    from envspec.venv.create import CREATING_MARKER
+
+    if (root / CREATING_MARKER).exists():
+        return [
+            Finding(
+                kind="missing-venv",
+                path=shown,
+                detail=f"the creation of {shown} was interrupted",
+            )
+        ]
     config = read_pyvenv_cfg(root)
     if config is None:
         return [
@@ -246,11 +263,13 @@ def _check_one(job: _Job, root: str) -> Finding | None:
 
     try:
         if entry.sha256 is None:
-            size = os.stat(location).st_size
+            info = os.stat(location)
+            size = info.st_size
             digest = None
         else:
             with open(location, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
+                info = os.fstat(handle.fileno())
+                size = info.st_size
                 if entry.size is not None and size != entry.size:
                     digest = None  # differs already: no need to read it
                 elif size <= _WHOLE_READ_LIMIT:
@@ -265,6 +284,15 @@ def _check_one(job: _Job, root: str) -> Finding | None:
         return found("modified-file", None, None, "a directory where RECORD lists a file")
     except OSError as error:
         return found("modified-file", None, None, f"cannot be read ({error.strerror or error})")
+    if not info.st_mode & 0o400:  # root reads it anyway; its owner, and Python, cannot
+        return Finding(
+            kind="changed-mode",
+            package=job.package,
+            path=_relative(location, root),
+            expected=None,
+            actual=f"{stat.S_IMODE(info.st_mode):o}",
+            detail=f"not readable (mode {stat.S_IMODE(info.st_mode):o})",
+        )
     if entry.size is not None and size != entry.size:
         return found(
             "modified-file",
@@ -284,6 +312,16 @@ def _check_one(job: _Job, root: str) -> Finding | None:
     return None
 
 
+def _outside(project: NormalizedName, entry: RecordEntry, location: str, root: str) -> Finding:
+    """A RECORD path that leads out of the venv, as written or through a symbolic link."""
+    return Finding(
+        kind="modified-file",
+        package=project,
+        path=_relative(location, root),
+        detail=f"RECORD lists {entry.path!r}, which leads outside the venv: not followed",
+    )
+
+
 # ── files no RECORD owns ────────────────────────────────────────────────────────────────────
 
 
@@ -301,11 +339,31 @@ def _package_dir(location: str, site_packages: Sequence[str]) -> str | None:
 
 
 def _walk_files(top: str) -> Iterator[str]:
+    """Every file under ``top``, bytecode in ``__pycache__`` aside (judged by
+    :func:`_bytecode_findings`); symlinks are listed, never followed."""
     for directory, subdirs, files in os.walk(top):
-        subdirs[:] = [d for d in subdirs if d != "__pycache__"]
+        for name in subdirs:
+            if os.path.islink(os.path.join(directory, name)):
+                yield os.path.join(directory, name)  # a link to a directory: not walked into
+        subdirs[:] = [
+            d for d in subdirs if not os.path.islink(os.path.join(directory, d))
+        ]
+        in_cache = os.path.basename(directory) == "__pycache__"
         for name in files:
-            if not name.endswith(_BYTECODE_SUFFIXES):
-                yield os.path.join(directory, name)
+            if in_cache and name.endswith(_BYTECODE_SUFFIXES):
+                continue
+            yield os.path.join(directory, name)
+
+
+_STARTUP_STEMS = ("sitecustomize", "usercustomize")
+_VENV_TOOL_FILES = frozenset({"_virtualenv.py", "_virtualenv.pth"})
+"""What virtualenv and uv put into every venv they make (pyvenv.cfg then names the tool)."""
+
+
+def _is_startup(name: str) -> bool:
+    """Whether site.py runs ``name`` (an entry directly in site-packages) at every start: a .pth
+    file (its ``import`` lines are executed), or the sitecustomize/usercustomize module."""
+    return name.endswith(".pth") or name.partition(".")[0] in _STARTUP_STEMS
 
 
 def _unowned(
@@ -313,8 +371,11 @@ def _unowned(
     owned: set[str],
     root: str,
     unreadable: Sequence[NormalizedName],
+    site_packages: Sequence[str] = (),
 ) -> list[Finding]:
-    """Files in the package directories that no RECORD lists. When some distribution's RECORD
+    """What no RECORD owns: files in the package directories (``unowned-file``), entries directly
+    in site-packages (``unowned-file``; ``startup-file`` for what Python runs at start), and
+    bytecode that does not match its source (``stray-bytecode``). When some distribution's RECORD
     cannot be read, such a file may be one of its own: the detail says so."""
     because = "no RECORD lists it"
     if unreadable:
@@ -325,18 +386,174 @@ def _unowned(
         names = sorted(owners)
         shared = len(names) > 1
         where = f"; in {os.path.basename(top)}/, shared by {', '.join(names)}" if shared else ""
+        package = None if shared else names[0]
         for location in _walk_files(top):
             if os.path.normcase(location) in owned:
+                continue
+            if location.endswith(_BYTECODE_SUFFIXES):
+                detail = "bytecode no RECORD lists, outside __pycache__: Python imports it"
+                findings.append(
+                    Finding(
+                        kind="stray-bytecode",
+                        package=package,
+                        path=_relative(location, root),
+                        detail=detail + where,
+                    )
+                )
                 continue
             findings.append(
                 Finding(
                     kind="unowned-file",
-                    package=None if shared else names[0],
+                    package=package,
                     path=_relative(location, root),
                     detail=because + where,
                 )
             )
+        findings.extend(_bytecode_findings(top, owned, root, package))
+    findings.extend(_top_level_findings(site_packages, owned, root, because))
     return findings
+
+
+def _top_level_findings(
+    site_packages: Sequence[str], owned: set[str], root: str, because: str
+) -> list[Finding]:
+    """Entries directly in site-packages that no RECORD owns (a module or package dropped in by
+    hand, a .pth file), and stray bytecode in its own ``__pycache__``."""
+    owned_tops: set[str] = set()
+    for directory in site_packages:
+        prefix = os.path.normcase(directory + os.sep)
+        for location in owned:
+            if location.startswith(prefix):
+                owned_tops.add(prefix + location[len(prefix) :].split(os.sep, 1)[0])
+    config = read_pyvenv_cfg(Path(root)) or {}
+    tool_made = "virtualenv" in config or "uv" in config
+    findings: list[Finding] = []
+    for directory in dict.fromkeys(site_packages):
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name == "__pycache__" and entry.is_dir(follow_symlinks=False):
+                findings.extend(_bytecode_findings(entry.path, owned, root, None, walk=False))
+                continue
+            if name.endswith(".dist-info") and entry.is_dir(follow_symlinks=False):
+                continue  # a distribution: the package comparison judges it
+            if os.path.normcase(entry.path) in owned_tops:
+                continue
+            if tool_made and name in _VENV_TOOL_FILES:
+                continue
+            path = _relative(entry.path, root)
+            if _is_startup(name):
+                findings.append(
+                    Finding(
+                        kind="startup-file",
+                        path=path,
+                        detail=because + "; Python runs it at every start",
+                    )
+                )
+            elif name.endswith(_BYTECODE_SUFFIXES):
+                findings.append(
+                    Finding(
+                        kind="stray-bytecode",
+                        path=path,
+                        detail="bytecode no RECORD lists: Python imports it without a source",
+                    )
+                )
+            else:
+                what = "a directory " if entry.is_dir(follow_symlinks=False) else ""
+                findings.append(
+                    Finding(kind="unowned-file", path=path, detail=what + because)
+                )
+    return findings
+
+
+def _bytecode_findings(
+    top: str, owned: set[str], root: str, package: str | None, *, walk: bool = True
+) -> list[Finding]:
+    """``stray-bytecode`` for each ``.pyc`` in the ``__pycache__`` directories under ``top``
+    (or in ``top`` itself, a ``__pycache__``, when not ``walk``) that Python would not have
+    written for the source next to it."""
+    caches: list[str] = []
+    if walk:
+        for directory, subdirs, _files in os.walk(top):
+            if "__pycache__" in subdirs and not os.path.islink(
+                os.path.join(directory, "__pycache__")
+            ):
+                caches.append(os.path.join(directory, "__pycache__"))
+            subdirs[:] = [
+                d for d in subdirs
+                if d != "__pycache__" and not os.path.islink(os.path.join(directory, d))
+            ]
+    else:
+        caches.append(top)
+    findings = []
+    for cache in caches:
+        try:
+            names = sorted(
+                entry.name
+                for entry in os.scandir(cache)
+                if entry.name.endswith(_BYTECODE_SUFFIXES) and entry.is_file(follow_symlinks=False)
+            )
+        except OSError:
+            continue
+        for name in names:
+            location = os.path.join(cache, name)
+            problem = _pyc_problem(location, os.path.dirname(cache), name)
+            if problem is not None:
+                findings.append(
+                    Finding(
+                        kind="stray-bytecode",
+                        package=package,
+                        path=_relative(location, root),
+                        detail=problem,
+                    )
+                )
+    return findings
+
+
+def _pyc_problem(location: str, source_dir: str, name: str) -> str | None:
+    """Why Python would not have written the bytecode file ``location`` for its source, or
+    would run it without checking that source; None when it is what an import leaves.
+
+    The header (PEP 552) says what the bytecode was compiled from: the source's time and size,
+    or its hash. A timestamp that does not match the source is stale, or planted; a hash-based
+    file without the check-source flag is run blindly whatever the source says."""
+    stem = name.split(".", 1)[0]
+    source = os.path.join(source_dir, stem + ".py")
+    try:
+        info = os.stat(source)
+    except OSError:
+        return "no source next to it (" + stem + ".py)"
+    try:
+        with open(location, "rb") as handle:
+            header = handle.read(16)
+    except OSError as error:
+        return f"it cannot be read ({error.strerror or error})"
+    if len(header) < 16:
+        return "its header is truncated"
+    flags = int.from_bytes(header[4:8], "little")
+    if flags & 0b1:  # hash-based
+        if not flags & 0b10:
+            return "hash-based bytecode that Python runs without checking its source"
+        import importlib.util
+
+        if header[:4] != importlib.util.MAGIC_NUMBER:
+            return None  # another Python's hash: that Python checks it itself
+        try:
+            with open(source, "rb") as handle:
+                digest = importlib.util.source_hash(handle.read())
+        except OSError:
+            return None
+        if digest != header[8:16]:
+            return "its source hash does not match the source"
+        return None
+    mtime = int.from_bytes(header[8:12], "little")
+    size = int.from_bytes(header[12:16], "little")
+    if mtime != int(info.st_mtime) & 0xFFFFFFFF or size != info.st_size & 0xFFFFFFFF:
+        return "its header does not match the source's time and size (stale or planted)"
+    return None
 
 
 def _relative(location: str, root: str) -> str:

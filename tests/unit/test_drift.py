@@ -85,6 +85,22 @@ EXAMPLES: dict[FindingKind, Finding] = {
     "unowned-file": Finding(
         kind="unowned-file", package="requests", path=f"{SITE}/requests/patch.py"
     ),
+    "modified-venv": Finding(
+        kind="modified-venv", path="pyvenv.cfg", expected="false", actual="true",
+        detail="include-system-site-packages changed from 'false' to 'true'",
+    ),
+    "changed-mode": Finding(
+        kind="changed-mode", package="requests", path=f"{SITE}/requests/api.py",
+        actual="0", detail="not readable (mode 0)",
+    ),
+    "startup-file": Finding(
+        kind="startup-file", path=f"{SITE}/zzz.pth", detail="no RECORD lists it",
+    ),
+    "stray-bytecode": Finding(
+        kind="stray-bytecode", package="requests",
+        path=f"{SITE}/requests/__pycache__/evil.cpython-312.pyc",
+        detail="no source next to it (evil.py)",
+    ),
 }
 
 
@@ -262,7 +278,7 @@ def test_each_kind_alone_fails_renders_its_section_and_validates(
             assert value in item  # the item names what it is about
     if kind.endswith("-lock"):
         expected_fix = "envspec lock"
-    elif kind.endswith("-file") or kind == "damaged":
+    elif kind.endswith("-file") or kind in ("damaged", "changed-mode", "stray-bytecode"):
         expected_fix = "envspec sync --reinstall"  # the versions are right: files need rewriting
     else:
         expected_fix = "envspec sync"
@@ -345,13 +361,14 @@ def test_json_round_trips_through_text_and_the_schema_rejects_inconsistent_docum
     document: dict[str, Any] = json.loads(json.dumps(report.to_json()))
     validator.validate(document)
     assert [f["kind"] for f in document["findings"]] == list(FINDING_KINDS)
+    missing = next(f for f in document["findings"] if f["kind"] == "missing")
     broken = [
         {**document, "clean": True},  # clean with findings
         {**document, "fix": None},  # drift without a fix
         {**document, "findings": [{**document["findings"][0], "kind": "bogus"}]},
-        {**document, "findings": [_without(document["findings"][4], "path")]},
+        {**document, "findings": [_without(missing, "path")]},
         # a missing package that names no package
-        {**document, "findings": [{**document["findings"][4], "package": None}]},
+        {**document, "findings": [{**missing, "package": None}]},
         {**document, "version": 2},
     ]
     for bad in broken:
