@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envspec.cli import entrypoint
+from envspec.cli.main import entrypoint
 
 if __name__ == "__main__":
     entrypoint()

@@ -364,7 +364,7 @@ def _source_of(wanted: Wanted) -> str:
 def _changed_source(
     name: NormalizedName, wanted: Wanted, installed: Installed, reason: Reason | None
 ) -> Finding:
-    from envspec.urls import redact_url
+    from envspec.values.urls import redact_url
 
     # a direct_url.json written before URLs were redacted may hold a password: never show it
     actual = redact_url(installed.direct_url) if installed.direct_url else "an index"

@@ -2,7 +2,7 @@
 wheel fetched or built, verified, before anything is installed.
 
 Shared by ``sync`` (the project's venv) and by the build environments of
-:mod:`envspec.building` (a backend's ``build-system.requires``), so that both install exactly the
+:mod:`envspec.sources.builds` (a backend's ``build-system.requires``), so that both install exactly the
 same way: a PEP 751 selection, the planner, and these wheels.
 """
 
@@ -20,15 +20,15 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import EnvspecError, OutsideWorldError, UserError
 from envspec.fsutil import file_sha256
-from envspec.urls import file_url_path, redact_url
+from envspec.values.urls import file_url_path, redact_url
 
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
-    from envspec.building import SourceBuilds
+    from envspec.sources.builds import SourceBuilds
     from envspec.index.source import IndexSource
     from envspec.plan import Action, Wanted
-    from envspec.target import Target
+    from envspec.values.target import Target
 
 __all__ = ["ProgressCallback", "obtain_wheels", "select_wanted"]
 
@@ -63,7 +63,7 @@ def select_wanted(
         PylockSelectError,
     )
 
-    from envspec.direct import from_lock_relative
+    from envspec.sources.materialise import from_lock_relative
     from envspec.plan import Wanted
 
     environment = dict(target.markers)
@@ -171,7 +171,7 @@ def _check_wheel_metadata(want: Wanted, wheel: Path) -> None:
     the hash check proves the wheel is the one locked, not that the separate file told the truth
     about it. Name, version and every locked dependency name must be in the wheel's METADATA."""
     from envspec.index.metadata import wheel_metadata
-    from envspec.resolve.source import CandidateMetadata, FileInfo, InvalidMetadata
+    from envspec.values.files import CandidateMetadata, FileInfo, InvalidMetadata
 
     info = FileInfo(filename=want.filename, url=want.url, index_url="", hashes={})
     origin = redact_url(want.url)
@@ -219,7 +219,7 @@ def obtain_wheels(
     ``unpack`` (the installer's unpacked-wheel cache) runs in the worker threads as each wheel
     is ready, so unzipping overlaps the network; it writes only into the cache."""
     from envspec.index.download import HashMismatch
-    from envspec.resolve.source import FileInfo
+    from envspec.values.files import FileInfo
 
     wanted = [a.wanted for a in actions if a.wanted is not None]
     total = len(wanted)

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
     from packaging.version import Version
 
-    from envspec.building import SourceBuilds
-    from envspec.direct import DirectPackage
+    from envspec.sources.builds import SourceBuilds
+    from envspec.resolve.candidates import DirectPackage
     from envspec.drift import DriftReport
-    from envspec.freshness import FreshnessMemo
+    from envspec.lock.memo import FreshnessMemo
     from envspec.index.source import IndexSource
-    from envspec.lock import LockChange
-    from envspec.resolve.source import FileInfo
-    from envspec.spec import LinkMode
+    from envspec.lock.model import LockChange
+    from envspec.values.files import FileInfo
+    from envspec.spec.model import LinkMode
     from envspec.plan import Plan, Wanted
     from envspec.pythons.discover import Interpreter
     from envspec.pythons.probe import Probe
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from envspec.venv.layout import VenvLayout
     from envspec.venv.state import SyncState
     from envspec.resolve import Resolution
-    from envspec.spec import Spec
-    from envspec.target import Target
+    from envspec.spec.model import Spec
+    from envspec.values.target import Target
 
 __all__ = [
     "LOCK_FILENAME",
@@ -68,8 +68,8 @@ __all__ = [
 ]
 
 SPEC_FILENAME = "envspec.toml"
-PYPROJECT_FILENAME = "pyproject.toml"  # envspec.pyproject.PYPROJECT_FILENAME, imported lazily
-LOCK_FILENAME = "pylock.toml"  # envspec.lockfile.LOCK_FILENAME, without importing the lock model
+PYPROJECT_FILENAME = "pyproject.toml"  # envspec.spec.pyproject.PYPROJECT_FILENAME, imported lazily
+LOCK_FILENAME = "pylock.toml"  # envspec.lock.text.LOCK_FILENAME, without importing the lock model
 
 _STARTER_SPEC = """\
 # envspec.toml: this project's Python environment, declared.
@@ -219,16 +219,16 @@ def find_spec(directory: Path) -> Path:
 
 def load_any_spec(path: Path) -> Spec:
     if path.name == PYPROJECT_FILENAME:
-        from envspec.pyproject import load_pyproject_spec
+        from envspec.spec.pyproject import load_pyproject_spec
 
         return load_pyproject_spec(path)
-    from envspec.spec import load_spec
+    from envspec.spec.model import load_spec
 
     return load_spec(path)
 
 
 def _read_lock(path: Path) -> Pylock | None:
-    from envspec import lockfile
+    from envspec.lock import text as lockfile
 
     try:
         text = path.read_bytes()  # decoded by loads: a non-UTF-8 lock is bad input, not a crash
@@ -239,7 +239,7 @@ def _read_lock(path: Path) -> Pylock | None:
 
 def lock_check(directory: Path, *, cache_dir: str | None = None) -> LockCheckResult:
     """``envspec lock --check``: exit 1 (DriftFound) when the lock is missing or stale."""
-    from envspec.freshness import FreshnessMemo
+    from envspec.lock.memo import FreshnessMemo
 
     spec_path = find_spec(directory)
     lock_path = spec_path.parent / LOCK_FILENAME
@@ -247,7 +247,7 @@ def lock_check(directory: Path, *, cache_dir: str | None = None) -> LockCheckRes
     remembered = memo.recall(lock_path)
     if remembered is not None:
         return LockCheckResult(path=lock_path, package_count=remembered)
-    from envspec.lock import stale_reasons
+    from envspec.lock.model import stale_reasons
 
     spec = load_any_spec(spec_path)
     existing = _read_lock(lock_path)
@@ -277,7 +277,7 @@ def lock(
 
     ``force`` resolves even when the lock is fresh for the spec: sync uses it when the lock was
     made for another interpreter or platform than this machine's."""
-    from envspec.freshness import FreshnessMemo
+    from envspec.lock.memo import FreshnessMemo
 
     spec_path = find_spec(directory)
     lock_path = spec_path.parent / LOCK_FILENAME
@@ -290,8 +290,8 @@ def lock(
 
     from packaging.utils import canonicalize_name
 
-    from envspec import lockfile
-    from envspec.lock import LockInputs, build_lock, changes_between, locked_versions, stale_reasons
+    from envspec.lock import text as lockfile
+    from envspec.lock.model import LockInputs, build_lock, changes_between, locked_versions, stale_reasons
 
     spec = load_any_spec(spec_path)
     existing = _read_lock(lock_path)
@@ -397,7 +397,7 @@ def _resolve(
     building a directory's metadata runs its backend with the target interpreter."""
     from packaging.utils import canonicalize_name
 
-    from envspec.building import SourceBuilds
+    from envspec.sources.builds import SourceBuilds
     from envspec.index.source import IndexSource
     from envspec.resolve import resolve
 
@@ -432,8 +432,8 @@ def _source_urls(spec: Spec) -> list[str]:
 def _materialise(spec: Spec, source: IndexSource, builds: SourceBuilds) -> dict[NormalizedName, DirectPackage]:
     if not spec.sources:
         return {}
-    from envspec.build import source_digest
-    from envspec.direct import Materials, materialise
+    from envspec.sources.pep517 import source_digest
+    from envspec.sources.materialise import Materials, materialise
 
     from envspec.index.download import HashMismatch
 
@@ -462,13 +462,13 @@ def _materialise(spec: Spec, source: IndexSource, builds: SourceBuilds) -> dict[
 def _local_source_changes(lock: Pylock, lock_dir: Path) -> list[str]:
     """Local directories of the lock whose inputs changed since it was written (their digest
     differs): the lock is stale for them, as it is for a changed spec."""
-    from envspec.lock import source_digests
+    from envspec.lock.model import source_digests
 
     found = source_digests(lock)
     if not found:
         return []
-    from envspec.build import SourceUnreadable, source_digest
-    from envspec.direct import from_lock_relative
+    from envspec.sources.pep517 import SourceUnreadable, source_digest
+    from envspec.sources.materialise import from_lock_relative
 
     reasons = []
     for name, (path, editable, recorded) in sorted(found.items()):
@@ -627,7 +627,7 @@ def vouching_state(
 
 
 def _local_sources_unchanged(entries: Sequence[tuple[str, bool, str]]) -> bool:
-    from envspec.build import SourceUnreadable, source_digest
+    from envspec.sources.pep517 import SourceUnreadable, source_digest
 
     try:
         return all(
@@ -719,7 +719,7 @@ def sync(
                 f"There is no {LOCK_FILENAME} next to {spec.path}; --frozen needs one.",
                 hint="Run `envspec lock` first, or sync without --frozen.",
             )
-        from envspec.lock import truncation_problem
+        from envspec.lock.model import truncation_problem
 
         damaged = truncation_problem(existing)
         if damaged is not None:  # never install a silently partial lock
@@ -733,7 +733,7 @@ def sync(
     assert existing is not None
 
     from envspec.install import select_wanted
-    from envspec.urls import file_url_path
+    from envspec.values.urls import file_url_path
 
     probe = _probe_for(spec, existing, python=python, cache_dir=cache_dir)
     selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
@@ -769,7 +769,7 @@ def sync(
         )
 
     from envspec.venv.create import refuse_foreign
-    from envspec.venv.locking import venv_lock
+    from envspec.venv.mutex import venv_lock
     from envspec.venv.state import SyncState, clear_state, file_stat, write_state
 
     refuse_foreign(venv_dir)  # before the lock file is put into it
@@ -893,7 +893,7 @@ def _obtain(
 ) -> dict[NormalizedName, Path]:
     """Every wheel the plan installs, downloaded or built and verified before anything is
     installed (see :func:`envspec.install.obtain_wheels`)."""
-    from envspec.building import SourceBuilds
+    from envspec.sources.builds import SourceBuilds
     from envspec.index.source import IndexSource
     from envspec.install import obtain_wheels
 
@@ -1011,7 +1011,7 @@ def check(
     from packaging.version import InvalidVersion, Version
 
     from envspec.drift import DriftReport, Finding, compare_packages
-    from envspec.lock import stale_reasons
+    from envspec.lock.model import stale_reasons
     from envspec.venv.verify import venv_python_findings
 
     spec_path = find_spec(directory)
@@ -1138,12 +1138,12 @@ def edit(
     from packaging.requirements import Requirement as PackagingRequirement
     from packaging.utils import canonicalize_name
 
-    from envspec import lockfile
-    from envspec.freshness import FreshnessMemo
+    from envspec.lock import text as lockfile
+    from envspec.lock.memo import FreshnessMemo
     from envspec.fsutil import write_user_file
-    from envspec.lock import LockInputs, build_lock, changes_between, locked_versions
-    from envspec.spec import parse_spec
-    from envspec.spec_edit import add_requirements, remove_requirements
+    from envspec.lock.model import LockInputs, build_lock, changes_between, locked_versions
+    from envspec.spec.model import parse_spec
+    from envspec.spec.edit import add_requirements, remove_requirements
 
     spec_path = find_spec(directory)
     if spec_path.name != SPEC_FILENAME:
@@ -1239,7 +1239,7 @@ def tree(
     groups: Sequence[str] = (),
     all_groups: bool = False,
 ) -> list[str]:
-    from envspec.graph import LockGraph, render_tree
+    from envspec.lock.graph import LockGraph, render_tree
 
     _, lock = _existing_lock(directory)
     graph = LockGraph.from_lock(lock, _lock_groups(lock, groups, all_groups))
@@ -1248,7 +1248,7 @@ def tree(
 
 def why(directory: Path, name: str) -> list[str]:
     """Every path from the spec's requirements (every group included) to ``name``."""
-    from envspec.graph import LockGraph, render_why
+    from envspec.lock.graph import LockGraph, render_why
 
     _, lock = _existing_lock(directory)
     return render_why(LockGraph.from_lock(lock, lock.dependency_groups), name, limit=100)
@@ -1261,8 +1261,8 @@ def export(
     groups: Sequence[str] = (),
     all_groups: bool = False,
 ) -> str:
-    from envspec import export as exporting
-    from envspec import lockfile
+    from envspec.lock import export as exporting
+    from envspec.lock import text as lockfile
 
     _, lock = _existing_lock(directory)
     chosen = _lock_groups(lock, groups, all_groups)

@@ -32,8 +32,8 @@ from typing import IO
 
 from envspec.errors import OutsideWorldError
 from envspec.fsutil import atomic_write_bytes
-from envspec.resolve.source import FileInfo
-from envspec.urls import redact_url, strip_credentials
+from envspec.values.files import FileInfo
+from envspec.values.urls import redact_url, strip_credentials
 
 __all__ = ["DEFAULT_PAGE_TTL", "CachedPage", "IndexCache", "OfflineMiss", "PendingFile"]
 

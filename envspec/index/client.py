@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Self, TypeVar
 from urllib.parse import urlsplit
 
 from envspec.errors import OutsideWorldError
-from envspec.urls import is_redacted, redact_url, strip_credentials, url_credentials
+from envspec.values.urls import is_redacted, redact_url, strip_credentials, url_credentials
 
 if TYPE_CHECKING:
     import httpx

@@ -17,8 +17,8 @@ from envspec.errors import OutsideWorldError
 from envspec.fsutil import atomic_write_bytes
 from envspec.index.cache import IndexCache, OfflineMiss
 from envspec.index.client import HttpResponse, IndexClient, status_error
-from envspec.resolve.source import FileInfo
-from envspec.urls import redact_url
+from envspec.values.files import FileInfo
+from envspec.values.urls import redact_url
 
 __all__ = [
     "HashMismatch",

@@ -41,8 +41,8 @@ from envspec.index.download import (
     fetch_range_or_file,
     store_verified,
 )
-from envspec.resolve.source import CandidateMetadata, FileInfo, InvalidMetadata
-from envspec.urls import redact_url
+from envspec.values.files import CandidateMetadata, FileInfo, InvalidMetadata
+from envspec.values.urls import redact_url
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

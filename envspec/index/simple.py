@@ -28,8 +28,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError
-from envspec.resolve.source import FileInfo, ProjectFiles
-from envspec.urls import strip_credentials
+from envspec.values.files import FileInfo, ProjectFiles
+from envspec.values.urls import strip_credentials
 
 __all__ = [
     "JSON_CONTENT_TYPE",

@@ -30,9 +30,10 @@ from envspec.index.client import DEFAULT_RETRIES, SIMPLE_ACCEPT, IndexClient, st
 from envspec.index.download import download_file
 from envspec.index.metadata import MetadataBuilder, MetadataFetcher
 from envspec.index.simple import parse_page
-from envspec.resolve.source import CandidateMetadata, FileInfo, PackageNotFound, ProjectFiles
-from envspec.spec import Index
-from envspec.urls import redact_url, strip_credentials
+from envspec.values.files import CandidateMetadata, FileInfo, ProjectFiles
+from envspec.resolve.source import PackageNotFound
+from envspec.spec.model import Index
+from envspec.values.urls import redact_url, strip_credentials
 
 if TYPE_CHECKING:
     import httpx

@@ -3,7 +3,7 @@
 This is the edge where envspec meets other Pythons. ``discover`` finds interpreters (``--python`` /
 ``ENVSPEC_PYTHON``, PATH, pyenv, the Windows ``py`` launcher) and chooses the one a spec asks for;
 ``probe`` runs a stdlib-only script under an interpreter once (then caches the answer) to learn its
-version, marker environment, wheel tags and venv layout, as an ``envspec.target.Target`` the
+version, marker environment, wheel tags and venv layout, as an ``envspec.values.target.Target`` the
 resolver and installer use. Subprocesses that run interpreters are started only here.
 """
 

@@ -4,7 +4,7 @@ envspec (Python >= 3.11, with ``packaging``) builds venvs for other interpreters
 without ``packaging``), so it cannot ask ``packaging.tags.sys_tags()`` of the target directly. Instead
 ``_probe_script.py`` runs under the target and prints raw facts (version, marker environment,
 sysconfig variables, venv scheme); this module turns them into a :class:`Probe` with a
-:class:`envspec.target.Target`, computing the wheel tags with ``packaging.tags``' public functions.
+:class:`envspec.values.target.Target`, computing the wheel tags with ``packaging.tags``' public functions.
 
 Platform tags: when the target's ``sysconfig.get_platform()``, pointer size and glibc version equal
 envspec's own, the target runs on this machine with the same C library, so the host's
@@ -48,7 +48,7 @@ from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError
 from envspec.fsutil import atomic_write_text, cache_root
-from envspec.target import Target
+from envspec.values.target import Target
 
 __all__ = [
     "CACHE_DIRNAME",

@@ -36,12 +36,13 @@ from envspec.resolve.explain import ResolutionImpossible, explain_conflict
 from envspec.resolve.finder import CandidateFinder
 from envspec.resolve.provider import Provider
 from envspec.resolve.reporter import RecordingReporter
-from envspec.resolve.source import FileInfo, PackageSource
-from envspec.spec import ResolutionOptions
-from envspec.target import Target
+from envspec.values.files import FileInfo
+from envspec.resolve.source import PackageSource
+from envspec.spec.model import ResolutionOptions
+from envspec.values.target import Target
 
 if TYPE_CHECKING:
-    from envspec.direct import DirectPackage
+    from envspec.resolve.candidates import DirectPackage
 
 __all__ = ["ResolutionImpossible", "Resolution", "ResolvedPackage", "resolve"]
 

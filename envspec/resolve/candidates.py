@@ -15,16 +15,21 @@ resolve to the same version (pip's ``ExtrasCandidate``). The target Python is a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from envspec.resolve.source import FileInfo
+from envspec.values.files import CandidateMetadata, FileInfo
+
+if TYPE_CHECKING:
+    from envspec.spec.model import Source
 
 __all__ = [
     "PYTHON_IDENTIFIER",
     "Candidate",
+    "DirectPackage",
     "Identifier",
     "PackageCandidate",
     "PackageRequirement",
@@ -133,3 +138,25 @@ class PythonCandidate:
 
 Requirement = PackageRequirement | PythonRequirement
 Candidate = PackageCandidate | PythonCandidate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectPackage:
+    """A project's one candidate, from its source, ready for the resolver and the lock."""
+
+    name: NormalizedName
+    source: Source
+    kind: Literal["archive", "directory"]
+    file: FileInfo
+    """An archive's file (its sha256 and size always known), or for a directory its file: URI."""
+    metadata: CandidateMetadata
+    location: str
+    """For the lock: the URL of a remote archive (its secret redacted, :func:`redact_url`), else
+    the path relative to the lock's directory."""
+    local: bool
+    digest: str | None = None
+    """A directory's digest of the inputs that matter (``envspec.sources.pep517.source_digest``)."""
+
+    @property
+    def editable(self) -> bool:
+        return self.source.editable

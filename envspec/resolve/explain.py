@@ -32,7 +32,7 @@ from envspec.resolve.candidates import (
     Requirement,
 )
 from envspec.resolve.reporter import RecordingReporter
-from envspec.target import Target
+from envspec.values.target import Target
 
 __all__ = ["ResolutionImpossible", "explain_conflict"]
 

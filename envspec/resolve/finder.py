@@ -30,16 +30,11 @@ from envspec.resolve.candidates import (
     is_pin,
 )
 from envspec.resolve.select import FileSelector, VersionFiles
-from envspec.resolve.source import (
-    CandidateMetadata,
-    FileInfo,
-    InvalidMetadata,
-    PackageSource,
-    ProjectFiles,
-)
-from envspec.spec import ResolutionOptions
-from envspec.target import Target
-from envspec.urls import redact_text, redact_url
+from envspec.values.files import CandidateMetadata, FileInfo, InvalidMetadata, ProjectFiles
+from envspec.resolve.source import PackageSource
+from envspec.spec.model import ResolutionOptions
+from envspec.values.target import Target
+from envspec.values.urls import redact_text, redact_url
 
 __all__ = ["CandidateFinder", "TransitiveDirectReference"]
 

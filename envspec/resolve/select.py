@@ -25,9 +25,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from envspec.resolve.source import FileInfo
-from envspec.spec import ResolutionOptions
-from envspec.target import Target
+from envspec.values.files import FileInfo
+from envspec.spec.model import ResolutionOptions
+from envspec.values.target import Target
 
 __all__ = ["FileSelector", "VersionFiles"]
 

@@ -1419,7 +1419,7 @@ def dist_info_files(wanted: Wanted) -> dict[str, bytes]:
 
     The URL's secret is redacted, as PEP 610 asks (``user:***@``): anyone who can read the venv
     can read this file."""
-    from envspec.urls import redact_url
+    from envspec.values.urls import redact_url
 
     files: dict[str, bytes] = {}
     if wanted.direct_url is not None:

@@ -20,7 +20,7 @@ import os
 from envspec.venv.create import CREATING_MARKER
 from envspec.venv.installed import JOURNAL_DIRNAME
 from envspec.venv.layout import PYVENV_CFG, VenvLayout
-from envspec.venv.locking import LOCK_NAME
+from envspec.venv.mutex import LOCK_NAME
 from envspec.venv.state import STATE_FILENAME, is_interpreter_name
 
 __all__ = ["Confinement", "is_protected_script_name"]

@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError, UserError
 from envspec.fsutil import fsync_directory
-from envspec.venv.locking import LOCK_NAME
+from envspec.venv.mutex import LOCK_NAME
 from envspec.venv.layout import VenvLayout, read_pyvenv_cfg
 
 __all__ = [

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import get_args
 
-from envspec.spec import LinkMode
+from envspec.spec.model import LinkMode
 
 __all__ = ["LINK_MODES", "LinkMode", "clone_file", "default_link_mode"]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from envspec import cli, operations
+from envspec import operations
+from envspec.cli import main as cli
 from envspec.errors import EXIT_BUG
 
 

@@ -26,7 +26,7 @@ from installer.sources import WheelFile
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from envspec.build import BuildFailed, Builder, unpack_sdist
+from envspec.sources.pep517 import BuildFailed, Builder, unpack_sdist
 from envspec.errors import EXIT_OUTSIDE
 from tests.support.pythons import pyenv_python, require_python
 

@@ -21,7 +21,7 @@ from envspec.index.download import HashMismatch, download_file
 from envspec.index.simple import InvalidIndexPage, parse_html_page, parse_json_page
 from envspec.install import _check_wheel_metadata
 from envspec.plan import Wanted
-from envspec.resolve.source import FileInfo
+from envspec.values.files import FileInfo
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 

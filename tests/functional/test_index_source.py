@@ -9,8 +9,9 @@ from packaging.utils import canonicalize_name
 
 from envspec.index import IndexSource, IndexUnavailable, OfflineMiss
 from envspec.index.metadata import BuildNotSupported
-from envspec.resolve.source import FileInfo, PackageNotFound
-from envspec.spec import Index
+from envspec.values.files import FileInfo
+from envspec.resolve.source import PackageNotFound
+from envspec.spec.model import Index
 from tests.support.fixtures import IndexServerFactory
 from tests.support.index_server import IndexServer
 from tests.support.universe import universe_from_dict

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from packaging.pylock import PackageWheel
 
-from envspec import lockfile
-from envspec.lock import changes_between, stale_reasons
-from envspec.spec import parse_spec
+from envspec.lock import text as lockfile
+from envspec.lock.model import changes_between, stale_reasons
+from envspec.spec.model import parse_spec
 from tests.support.locking import lock_text_for
 from tests.support.memory_source import make_target
 

@@ -24,7 +24,7 @@ from packaging.version import Version
 from envspec.errors import EXIT_USER
 from envspec.resolve import ResolutionImpossible, resolve
 from envspec.resolve.source import PackageNotFound
-from envspec.spec import ResolutionOptions
+from envspec.spec.model import ResolutionOptions
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import Universe, load_universe, merge_universes
 

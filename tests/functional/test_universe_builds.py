@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envspec.index import IndexSource
-from envspec.spec import Index
+from envspec.spec.model import Index
 
 from tests.support.fixtures import IndexServerFactory
 from tests.support.index_server import JSON_V1, IndexServer

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from envspec.venv.create import NotAVenv, refuse_foreign
-from envspec.venv.locking import LOCK_NAME, venv_lock
+from envspec.venv.mutex import LOCK_NAME, venv_lock
 
 
 def test_a_foreign_directory_is_refused_before_anything_is_written(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from envspec.errors import EXIT_OUTSIDE
-from envspec.venv.locking import VenvBusy, lock_path, venv_lock
+from envspec.venv.mutex import VenvBusy, lock_path, venv_lock
 from envspec.venv.state import STATE_FILENAME, SyncState, clear_state, read_state, write_state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ _HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from envspec.venv.locking import venv_lock
+    from envspec.venv.mutex import venv_lock
     root, marker, hold = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
     with venv_lock(root):
         marker.write_text("held")

@@ -21,13 +21,9 @@ from packaging.tags import compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from envspec.resolve.source import (
-    CandidateMetadata,
-    FileInfo,
-    PackageNotFound,
-    ProjectFiles,
-)
-from envspec.target import Target
+from envspec.values.files import CandidateMetadata, FileInfo, ProjectFiles
+from envspec.resolve.source import PackageNotFound
+from envspec.values.target import Target
 from tests.support.universe import Release, Universe
 
 __all__ = ["MemorySource", "Platform", "make_target"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from envspec.build import (
+from envspec.sources.pep517 import (
     DEFAULT_BUILD_SYSTEM,
     LEGACY_BACKEND,
     BuildSystem,

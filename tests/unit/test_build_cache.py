@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from envspec.build import BuiltWheelCache, InvalidCacheKey
+from envspec.sources.pep517 import BuiltWheelCache, InvalidCacheKey
 
 WHEEL = "demo-1.0-py3-none-any.whl"
 

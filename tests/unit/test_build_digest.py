@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from envspec.build import SourceUnreadable, source_digest
+from envspec.sources.pep517 import SourceUnreadable, source_digest
 
 
 @pytest.fixture

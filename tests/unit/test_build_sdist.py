@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from envspec.build import UnsafeArchive, unpack_sdist
+from envspec.sources.pep517 import UnsafeArchive, unpack_sdist
 
 
 def make_tar(path: Path, members: dict[str, bytes], *, links: dict[str, str] | None = None) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from envspec.cli import Output, _Progress
+from envspec.cli.main import Output, _Progress
 
 
 class Terminal(io.StringIO):

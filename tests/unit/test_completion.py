@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from envspec.completion import Command, completion_script
+from envspec.cli.completion import Command, completion_script
 
 
 def envspec(*args: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from envspec.direct import (
+from envspec.sources.materialise import (
     DirectPackage,
     Materials,
     SourceNotUsable,
@@ -22,8 +22,8 @@ from envspec.direct import (
     materialise,
 )
 from envspec.errors import EXIT_OUTSIDE, EXIT_USER, OutsideWorldError
-from envspec.resolve.source import FileInfo
-from envspec.spec import Source, Spec, parse_spec
+from envspec.values.files import FileInfo
+from envspec.spec.model import Source, Spec, parse_spec
 
 SHA_OF_NOTHING = hashlib.sha256(b"").hexdigest()
 

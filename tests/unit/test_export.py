@@ -13,11 +13,11 @@ import pytest
 from packaging.markers import Marker
 from packaging.pylock import Pylock
 
-from envspec import lockfile
-from envspec.export import NotExportable, to_pylock_subset, to_requirements_txt
-from envspec.graph import UnknownGroup
-from envspec.lock import recorded_inputs
-from envspec.resolve.source import FileInfo
+from envspec.lock import text as lockfile
+from envspec.lock.export import NotExportable, to_pylock_subset, to_requirements_txt
+from envspec.lock.graph import UnknownGroup
+from envspec.lock.model import recorded_inputs
+from envspec.values.files import FileInfo
 from tests.support.locking import lock_text_for
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import Release, load_universe

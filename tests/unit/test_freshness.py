@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envspec.freshness import FreshnessMemo
+from envspec.lock.memo import FreshnessMemo
 
 
 def make(tmp_path: Path) -> tuple[FreshnessMemo, Path, Path]:

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 from packaging.pylock import Pylock
 
-from envspec import lockfile
+from envspec.lock import text as lockfile
 from envspec.errors import UserError
-from envspec.graph import (
+from envspec.lock.graph import (
     LockGraph,
     UnknownGroup,
     UnknownPackage,

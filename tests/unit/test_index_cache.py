@@ -11,7 +11,7 @@ import pytest
 
 from envspec.index.cache import CachedPage, IndexCache, OfflineMiss
 from envspec.index.source import IndexSource
-from envspec.spec import Index
+from envspec.spec.model import Index
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 INDEX = [Index(name="i", url="https://idx.example/simple")]

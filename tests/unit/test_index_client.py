@@ -13,7 +13,7 @@ import pytest
 
 from envspec.index.client import SIMPLE_ACCEPT, IndexClient, IndexUnavailable
 from envspec.index.source import IndexSource
-from envspec.spec import Index
+from envspec.spec.model import Index
 
 PAGE = json.dumps(
     {

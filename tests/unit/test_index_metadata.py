@@ -23,7 +23,7 @@ from envspec.index.metadata import (
     RangeFile,
     pkg_info_is_static,
 )
-from envspec.resolve.source import FileInfo, InvalidMetadata
+from envspec.values.files import FileInfo, InvalidMetadata
 
 METADATA = b"Metadata-Version: 2.1\nName: Demo\nVersion: 1.0\nRequires-Dist: dep>=2\nRequires-Python: >=3.9\n"
 BASE = "https://files.example"

@@ -13,14 +13,14 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from envspec import lockfile
-from envspec.direct import DirectPackage
+from envspec.lock import text as lockfile
+from envspec.resolve.candidates import DirectPackage
 from envspec.install import select_wanted
-from envspec.urls import file_url_path
-from envspec.lock import LockInputs, build_lock, changes_between, source_digests
+from envspec.values.urls import file_url_path
+from envspec.lock.model import LockInputs, build_lock, changes_between, source_digests
 from envspec.resolve import resolve
-from envspec.resolve.source import CandidateMetadata, FileInfo
-from envspec.spec import Spec, parse_spec
+from envspec.values.files import CandidateMetadata, FileInfo
+from envspec.spec.model import Spec, parse_spec
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import universe_from_dict
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from envspec import lockfile
+from envspec.lock import text as lockfile
 
 LOCKS = Path(__file__).resolve().parents[2] / "fixtures" / "locks"
 
@@ -68,7 +68,7 @@ def test_rendering_matches_packagings_own_to_dict() -> None:
     """dumps() walks the model itself (no deep copy); it must say exactly what to_dict() says."""
     import tomllib
 
-    from envspec.lockfile import _plain
+    from envspec.lock.text import _plain
 
     lock = lockfile.loads((LOCKS / "pylock.uv.toml").read_text(encoding="utf-8"))
     assert _plain(lock) == dict(lock.to_dict())

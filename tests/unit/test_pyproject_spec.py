@@ -9,8 +9,8 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from envspec.errors import EXIT_USER, SpecError, UserError
-from envspec.pyproject import load_pyproject_spec, parse_pyproject_spec
-from envspec.spec import DEFAULT_INDEX_URL, parse_spec
+from envspec.spec.pyproject import load_pyproject_spec, parse_pyproject_spec
+from envspec.spec.model import DEFAULT_INDEX_URL, parse_spec
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pyproject"
 VALID = sorted((FIXTURES / "valid").glob("*.toml"))

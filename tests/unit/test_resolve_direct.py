@@ -11,12 +11,12 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from envspec.direct import DirectPackage
+from envspec.resolve.candidates import DirectPackage
 from envspec.errors import EXIT_USER
 from envspec.resolve import Resolution, ResolutionImpossible, resolve
 from envspec.resolve.finder import TransitiveDirectReference
-from envspec.resolve.source import CandidateMetadata, FileInfo
-from envspec.spec import ResolutionOptions, Source
+from envspec.values.files import CandidateMetadata, FileInfo
+from envspec.spec.model import ResolutionOptions, Source
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import universe_from_dict
 

@@ -8,8 +8,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envspec.resolve.select import FileSelector
-from envspec.resolve.source import FileInfo
-from envspec.spec import ResolutionOptions
+from envspec.values.files import FileInfo
+from envspec.spec.model import ResolutionOptions
 from tests.support.memory_source import make_target
 
 NAME = canonicalize_name("pkg")

@@ -1,4 +1,4 @@
-"""The schema file is the authority: envspec.schema agrees with the reference validator on it."""
+"""The schema file is the authority: envspec.spec.schema agrees with the reference validator on it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from envspec import schema as schema_module
-from envspec.schema import (
+from envspec.spec import schema as schema_module
+from envspec.spec.schema import (
     FORMAT_CHECKERS,
     format_key_path,
     json_compatible,

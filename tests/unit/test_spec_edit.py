@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from envspec.errors import EXIT_USER
-from envspec.spec import parse_spec
-from envspec.spec_edit import (
+from envspec.spec.model import parse_spec
+from envspec.spec.edit import (
     InvalidRequirementArgument,
     NotInSpec,
     UneditableSpec,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envspec.tomltext import read_key, skip, string_end
+from envspec.spec.tomltext import read_key, skip, string_end
 
 
 @pytest.mark.parametrize(

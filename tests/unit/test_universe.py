@@ -11,7 +11,7 @@ from packaging.requirements import Requirement
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from envspec.resolve.source import CandidateMetadata
+from envspec.values.files import CandidateMetadata
 from tests.support.universe import (
     DEFAULT_UPLOAD_EPOCH,
     UNIVERSE_DIR,

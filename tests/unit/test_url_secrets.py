@@ -1,6 +1,6 @@
 """No secret in any file or output (issue 12, class 3), unit level.
 
-One redaction (``envspec.urls.redact_url``) is used for everything envspec writes or prints; the
+One redaction (``envspec.values.urls.redact_url``) is used for everything envspec writes or prints; the
 index client finds the real credentials again at download time: a URL's own, the spec's URL for
 the lock's redacted one, the index's for its host, netrc. A malformed netrc is ignored with a
 warning that never quotes it.
@@ -17,15 +17,15 @@ import httpx
 import pytest
 from packaging.utils import NormalizedName
 
-from envspec import lockfile
-from envspec.direct import Materials, materialise
-from envspec.export import to_pylock_subset, to_requirements_txt
+from envspec.lock import text as lockfile
+from envspec.sources.materialise import Materials, materialise
+from envspec.lock.export import to_pylock_subset, to_requirements_txt
 from envspec.index.client import IndexClient, IndexUnavailable, status_error
-from envspec.lock import LockInputs, normalize_requirement
+from envspec.lock.model import LockInputs, normalize_requirement
 from envspec.plan import Wanted
-from envspec.resolve.source import FileInfo
-from envspec.spec import parse_spec
-from envspec.urls import is_redacted, redact_text, redact_url, strip_credentials
+from envspec.values.files import FileInfo
+from envspec.spec.model import parse_spec
+from envspec.values.urls import is_redacted, redact_text, redact_url, strip_credentials
 from envspec.venv.apply import dist_info_files
 
 SECRET = "s3cr3t-t0ken"

@@ -6,7 +6,7 @@ that produced it (:class:`LockInputs`): comparing those semantically with the sp
 is decided, so reformatting the spec never makes a lock stale while any real change always does, and
 a new release on the index never does (it is not an input).
 
-Pure: builds and compares values; reading and writing TOML is ``envspec.lockfile``'s job.
+Pure: builds and compares values; reading and writing TOML is ``envspec.lock.text``'s job.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envspec.errors import OutsideWorldError, UserError
-from envspec.spec import Spec
-from envspec.target import Target
-from envspec.urls import redact_text, redact_url, strip_credentials
+from envspec.spec.model import Spec
+from envspec.values.target import Target
+from envspec.values.urls import redact_text, redact_url, strip_credentials
 
 if TYPE_CHECKING:
     from envspec.resolve import Resolution, ResolvedPackage
-    from envspec.resolve.source import FileInfo
+    from envspec.values.files import FileInfo
 
 __all__ = [
     "CREATED_BY",

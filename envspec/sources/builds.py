@@ -1,6 +1,6 @@
 """Building for one command: sdists and source directories → metadata and wheels, for one target.
 
-:mod:`envspec.build` runs backends; this module decides *what* to build and *where it comes from*:
+:mod:`envspec.sources.pep517` runs backends; this module decides *what* to build and *where it comes from*:
 the isolated build environment of a source is resolved and installed by envspec itself (the same
 resolver, indexes, lock selection and installer as a sync, for the same target interpreter), an
 sdist is unpacked once per command, and every wheel built is kept in the built-wheel cache under
@@ -28,15 +28,15 @@ from packaging.utils import NormalizedName, parse_sdist_filename
 from envspec.errors import EnvspecError, UserError
 
 if TYPE_CHECKING:
-    from envspec.build import Builder, BuiltWheelCache
+    from envspec.sources.pep517 import Builder, BuiltWheelCache
     from envspec.index.source import IndexSource
     from envspec.pythons.probe import Probe
-    from envspec.resolve.source import FileInfo
-    from envspec.spec import ResolutionOptions
+    from envspec.values.files import FileInfo
+    from envspec.spec.model import ResolutionOptions
 
 __all__ = ["BUILT_WHEELS_DIRNAME", "SourceBuilds", "target_key"]
 
-_output = logging.getLogger("envspec.build.output")
+_output = logging.getLogger("envspec.sources.pep517.output")
 
 
 def _log_line(line: str) -> None:
@@ -79,7 +79,7 @@ class SourceBuilds:
         on_build: Callable[[str], None] | None = None,
     ) -> None:
         """``on_output`` receives each line a backend prints; by default the lines go to the
-        ``envspec.build.output`` logger, which ``--verbose`` shows."""
+        ``envspec.sources.pep517.output`` logger, which ``--verbose`` shows."""
         self.probe = probe
         self.options = options
         self._cache_dir = cache_dir
@@ -119,7 +119,7 @@ class SourceBuilds:
         """Made on first use: most commands build nothing, and need not import the machinery."""
         with self._lock:
             if self._made is None:
-                from envspec.build import Builder, BuiltWheelCache
+                from envspec.sources.pep517 import Builder, BuiltWheelCache
 
                 work = Path(tempfile.mkdtemp(prefix="envspec-build-"))
                 builder = Builder(
@@ -196,7 +196,7 @@ class SourceBuilds:
     ) -> Path:
         """The (editable) wheel of a local source directory; cached under its digest, so an
         unchanged directory is built once per target."""
-        from envspec.build import source_digest
+        from envspec.sources.pep517 import source_digest
 
         self._refuse_if_binary_only(name, str(directory))
         current = source_digest(directory, editable=editable)
@@ -226,7 +226,7 @@ class SourceBuilds:
             )
 
     def _unpacked_sdist(self, sdist: Path, key: str) -> Path:
-        from envspec.build import unpack_sdist
+        from envspec.sources.pep517 import unpack_sdist
 
         work = self._work
         with self._lock:
@@ -243,7 +243,7 @@ class SourceBuilds:
         try:
             return self._install_build_requirements(requirements, directory)
         except EnvspecError as error:
-            from envspec.build import packages_being_built
+            from envspec.sources.pep517 import packages_being_built
 
             stack = packages_being_built()
             whose = stack[-1] if stack else "a source"
@@ -258,10 +258,10 @@ class SourceBuilds:
         self, requirements: Sequence[Requirement], directory: Path
     ) -> Path:
         from envspec.install import obtain_wheels, select_wanted
-        from envspec.lock import LockInputs, build_lock
+        from envspec.lock.model import LockInputs, build_lock
         from envspec.plan import make_plan
         from envspec.resolve import resolve
-        from envspec.spec import ResolutionOptions
+        from envspec.spec.model import ResolutionOptions
         from envspec.venv.apply import CachedUnpackInstaller, apply_plan
         from envspec.venv.create import ensure_venv
         from envspec.venv.installed import read_installed

@@ -7,9 +7,9 @@ lists again in ``envspec.toml`` would make two sources of truth that drift. So w
 ``envspec.toml`` but has a ``pyproject.toml``, envspec reads the spec from there, and only what has
 no standard home (indexes, resolution options, the venv path) from ``[tool.envspec]``.
 
-The result is the very same :class:`~envspec.spec.Spec`, checked by the very same rules: the
+The result is the very same :class:`~envspec.spec.model.Spec`, checked by the very same rules: the
 pieces are assembled into an envspec document (``python``, ``requirements``, ``groups``, ``index``,
-``resolution``, ``venv``) and validated with :mod:`envspec.schema` and the spec loader's cross-value
+``resolution``, ``venv``) and validated with :mod:`envspec.spec.schema` and the spec loader's cross-value
 checks. Each problem's key path is then mapped back to where the user wrote it
 (``project.dependencies[1]``, ``dependency-groups.dev[0]``,
 ``tool.envspec.resolution.prereleases``), with its line in ``pyproject.toml``.
@@ -31,8 +31,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from envspec.errors import SpecError, UserError
-from envspec.schema import KeyPath, json_compatible, load_schema, validate
-from envspec.spec import (
+from envspec.spec.schema import KeyPath, json_compatible, load_schema, validate
+from envspec.spec.model import (
     Spec,
     build_spec,
     duplicate_index_names,

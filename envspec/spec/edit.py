@@ -28,8 +28,8 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from envspec.errors import UserError
-from envspec.schema import parse_requirement
-from envspec.tomltext import BARE_KEY, read_key, skip, string_end
+from envspec.spec.schema import parse_requirement
+from envspec.spec.tomltext import BARE_KEY, read_key, skip, string_end
 
 __all__ = [
     "InvalidRequirementArgument",

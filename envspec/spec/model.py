@@ -5,7 +5,7 @@ with its file, line and key path (the way ``packaging.metadata`` collects all fi
 
 1. TOML syntax (``tomllib``): a syntax error is the only problem reported, since nothing else can be
    read.
-2. Shape, against ``schemas/envspec.schema.json`` (:mod:`envspec.schema`): types, required and
+2. Shape, against ``schemas/envspec.schema.json`` (:mod:`envspec.spec.schema`): types, required and
    unknown keys, enums, and the ``format`` checks built on ``packaging`` (requirements, specifiers,
    markers, dates, URLs).
 3. Rules across values that a schema cannot state: a project named twice in one requirement list,
@@ -33,9 +33,9 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError, SpecError, SpecProblem, UserError
-from envspec.tomltext import read_key, skip, string_end
-from envspec.urls import file_url_path, redact_url
-from envspec.schema import (
+from envspec.spec.tomltext import read_key, skip, string_end
+from envspec.values.urls import file_url_path, redact_url
+from envspec.spec.schema import (
     KeyPath,
     format_key_path,
     json_compatible,

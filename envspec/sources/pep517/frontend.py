@@ -50,7 +50,7 @@ from pyproject_hooks import (
     UnsupportedOperation,
 )
 
-from envspec.build.backend import BuildSystem, read_build_system
+from envspec.sources.pep517.backend import BuildSystem, read_build_system
 from envspec.errors import OutsideWorldError
 from envspec.fsutil import atomic_copy
 

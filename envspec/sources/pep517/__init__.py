@@ -13,17 +13,17 @@ for the lock, and to keep built wheels so each sdist is built once per target:
 
 from __future__ import annotations
 
-from envspec.build.backend import (
+from envspec.sources.pep517.backend import (
     DEFAULT_BUILD_SYSTEM,
     LEGACY_BACKEND,
     BuildSystem,
     InvalidBuildSystem,
     read_build_system,
 )
-from envspec.build.cache import BuiltWheelCache, InvalidCacheKey
-from envspec.build.digest import SourceUnreadable, source_digest
-from envspec.build.frontend import Builder, BuildFailed, Provision, packages_being_built
-from envspec.build.sdist import SDIST_SUFFIXES, UnsafeArchive, unpack_sdist
+from envspec.sources.pep517.cache import BuiltWheelCache, InvalidCacheKey
+from envspec.sources.pep517.digest import SourceUnreadable, source_digest
+from envspec.sources.pep517.frontend import Builder, BuildFailed, Provision, packages_being_built
+from envspec.sources.pep517.sdist import SDIST_SUFFIXES, UnsafeArchive, unpack_sdist
 
 __all__ = [
     "DEFAULT_BUILD_SYSTEM",

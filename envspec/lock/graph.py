@@ -25,7 +25,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import UserError
-from envspec.lock import recorded_inputs
+from envspec.lock.model import recorded_inputs
 
 __all__ = [
     "LockGraph",

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError, UserError
 from envspec.fsutil import file_sha256
-from envspec.resolve.source import CandidateMetadata, FileInfo
-from envspec.spec import Source, Spec
-from envspec.urls import redact_url
+from envspec.values.files import CandidateMetadata, FileInfo
+from envspec.spec.model import Source, Spec
+from envspec.values.urls import redact_url
+from envspec.resolve.candidates import DirectPackage
 
 __all__ = [
     "DirectPackage",
@@ -49,28 +49,6 @@ class SourceNotUsable(UserError):
     def __init__(self, name: str, source: Source, reason: str, *, hint: str | None = None) -> None:
         super().__init__(f"The source of {name!r} ({source.describe()}) {reason}.", hint=hint)
         self.name = name
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DirectPackage:
-    """A project's one candidate, from its source, ready for the resolver and the lock."""
-
-    name: NormalizedName
-    source: Source
-    kind: Literal["archive", "directory"]
-    file: FileInfo
-    """An archive's file (its sha256 and size always known), or for a directory its file: URI."""
-    metadata: CandidateMetadata
-    location: str
-    """For the lock: the URL of a remote archive (its secret redacted, :func:`redact_url`), else
-    the path relative to the lock's directory."""
-    local: bool
-    digest: str | None = None
-    """A directory's digest of the inputs that matter (``envspec.build.source_digest``)."""
-
-    @property
-    def editable(self) -> bool:
-        return self.source.editable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -290,7 +290,7 @@ def _cmd_check(args: argparse.Namespace, out: Output) -> int:
 
 def _edit_then_sync(args: argparse.Namespace, out: Output, *, add: list[str], remove: list[str]) -> int:
     from envspec import operations
-    from envspec.spec_edit import NotInSpec
+    from envspec.spec.edit import NotInSpec
 
     try:
         result = operations.edit(
@@ -313,7 +313,7 @@ def _edit_then_sync(args: argparse.Namespace, out: Output, *, add: list[str], re
                 error.hint = "Remove the requirement that pulls it in, or pin it in the spec."
         raise
     where = f"group {args.group!r} of " if args.group else ""
-    from envspec.urls import redact_text
+    from envspec.values.urls import redact_text
 
     for text in result.written:
         out.info(f"Added {redact_text(text)!r} to {where}{result.spec_path.name}")
@@ -664,7 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_log(out: Output, logger_name: str, prefix: str) -> None:
     """--verbose: print each record of ``logger_name`` on stderr behind ``prefix``, as it comes.
-    Two loggers are shown: ``envspec.build.output`` (every line a build backend prints) and
+    Two loggers are shown: ``envspec.sources.pep517.output`` (every line a build backend prints) and
     ``envspec.notes`` (what envspec skipped or worked around, such as a broken index entry)."""
     import logging
 
@@ -694,7 +694,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         parser.print_help(out.stderr)
         return EXIT_USER
     if out.verbosity > 0:
-        _show_log(out, "envspec.build.output", "  | ")
+        _show_log(out, "envspec.sources.pep517.output", "  | ")
         _show_log(out, "envspec.notes", "note: ")
     try:
         if args.directory:
@@ -745,7 +745,7 @@ def _report_bug(
 
     from envspec.errors import EXIT_BUG
 
-    from envspec.urls import redact_text
+    from envspec.values.urls import redact_text
 
     text = redact_text("".join(traceback.format_exception(error)))  # locals may hold URLs
     header = (
@@ -775,7 +775,7 @@ def _first_line(error: BaseException) -> str:
 
 def _redacted_argv(arguments: list[str]) -> str:
     """The command line with every URL's password redacted: reports get shared."""
-    from envspec.urls import redact_text
+    from envspec.values.urls import redact_text
 
     return " ".join(redact_text(arg) for arg in arguments)
 
@@ -806,7 +806,7 @@ def _save_crash_report(text: str, cache_dir: str | None) -> Path | None:
 
 
 def _cmd_completion(args: argparse.Namespace, out: Output) -> int:
-    from envspec.completion import Command, completion_script
+    from envspec.cli.completion import Command, completion_script
 
     parser = build_parser()
     commands = []

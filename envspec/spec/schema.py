@@ -33,7 +33,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from envspec.urls import redact_text, redact_url
+from envspec.values.urls import redact_text, redact_url
 
 __all__ = [
     "FORMAT_CHECKERS",
@@ -414,7 +414,7 @@ class _Validator:
         if unknown:
             raise ValueError(
                 f"schema keyword(s) {sorted(unknown)} at {format_key_path(path)!r} "
-                "are not interpreted by envspec.schema; teach it before using them"
+                "are not interpreted by envspec.spec.schema; teach it before using them"
             )
         if "$ref" in schema:
             yield from self.check(value, self.resolve(schema["$ref"]), path)
@@ -481,7 +481,7 @@ class _Validator:
         if name is not None:
             checker = FORMAT_CHECKERS.get(name)
             if checker is None:
-                raise ValueError(f"schema format {name!r} has no checker in envspec.schema")
+                raise ValueError(f"schema format {name!r} has no checker in envspec.spec.schema")
             reason = checker(value)
             if reason is not None:
                 yield SchemaProblem(path=path, keyword="format", message=reason)

@@ -3,7 +3,7 @@
 A source tree names its backend in ``pyproject.toml``'s ``[build-system]`` table. Trees written
 before PEP 517 have no such table (or no ``pyproject.toml`` at all) and are built the way pip builds
 them: with setuptools' legacy backend, which runs ``setup.py``. This module only *reads* that
-choice; running the backend is :mod:`envspec.build.frontend`'s job.
+choice; running the backend is :mod:`envspec.sources.pep517.frontend`'s job.
 """
 
 from __future__ import annotations

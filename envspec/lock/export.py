@@ -22,8 +22,8 @@ from typing import Any
 from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
 from envspec.errors import UserError
-from envspec.graph import select_groups, selected_packages
-from envspec.urls import redact_url, strip_credentials
+from envspec.lock.graph import select_groups, selected_packages
+from envspec.values.urls import redact_url, strip_credentials
 
 __all__ = ["NotExportable", "to_pylock_subset", "to_requirements_txt"]
 
@@ -175,7 +175,7 @@ def to_pylock_subset(lock: Pylock, groups: Collection[str] | None = None) -> Pyl
 
     envspec's recorded spec inputs are dropped (the subset no longer serves the whole spec, so it
     must never look fresh for it); ``[tool.envspec.export]`` says which selection it is. Render it
-    with :func:`envspec.lockfile.dumps`.
+    with :func:`envspec.lock.text.dumps`.
     """
     chosen = select_groups(lock, groups)
     packages = [
