@@ -1,15 +1,17 @@
 """Shell completion scripts for bash, zsh and fish, generated from the CLI's own parser data.
 
-Pure: the CLI passes the commands and their options (taken from argparse, so the completion can
-never list an option that does not exist), and gets back the script text to print.
+Pure: :func:`parser_commands` reads the commands and their options from the CLI's own argparse
+parser (so the completion can never list an option that does not exist), and
+:func:`completion_script` turns them into the script text to print.
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["SHELLS", "Command", "completion_script"]
+__all__ = ["SHELLS", "Command", "completion_script", "parser_commands"]
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -19,6 +21,24 @@ class Command(NamedTuple):
     summary: str
     options: Sequence[tuple[str, str]]
     """(flag, help) pairs, long and short flags alike."""
+
+
+def parser_commands(parser: argparse.ArgumentParser) -> tuple[list[Command], list[str]]:
+    """Every subcommand of ``parser`` with its summary and options, and the global options."""
+    commands = []
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        summaries = {choice.dest: choice.help or "" for choice in action._choices_actions}
+        for name, sub in action.choices.items():
+            options = [
+                (flag, option.help or "")
+                for option in sub._actions
+                for flag in option.option_strings
+            ]
+            commands.append(Command(name, summaries.get(name, ""), options))
+    global_options = [flag for option in parser._actions for flag in option.option_strings]
+    return commands, global_options
 
 
 def completion_script(shell: str, commands: Sequence[Command], global_options: Sequence[str]) -> str:

@@ -112,7 +112,9 @@ class IndexSource:
         source_urls: Iterable[str] = (),
     ) -> None:
         """``source_urls``: the spec's ``[sources]`` URLs as written, whose credentials serve the
-        same URLs that the lock keeps redacted (``user:***@``)."""
+        same URLs that the lock keeps redacted (``user:***@``). ``builder`` builds an sdist's
+        metadata when its PKG-INFO cannot be trusted; given here, once (the session pipeline
+        passes itself, and makes the builds it delegates to when the target is known)."""
         self.offline = offline
         self._cache = IndexCache(cache_dir, page_ttl=page_ttl)
         self._client: IndexClient | None = None
@@ -143,11 +145,6 @@ class IndexSource:
         self._metadata = _Memo()
         self._downloads = _Memo()
         self._closed = False
-
-    def set_builder(self, builder: MetadataBuilder) -> None:
-        """Build sdists with ``builder`` from now on (it may need this source itself, to resolve
-        its build environments, so it can only be made after the source)."""
-        self._fetcher.builder = builder
 
     # -- PackageSource -----------------------------------------------------------------------
 

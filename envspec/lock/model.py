@@ -12,6 +12,7 @@ Pure: builds and compares values; reading and writing TOML is ``envspec.lock.tex
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -49,7 +50,11 @@ __all__ = [
     "build_lock",
     "changes_between",
     "check_directories",
+    "from_lock_relative",
+    "lock_relative",
+    "locked_python",
     "locked_versions",
+    "package_source_digest",
     "normalize_requirement",
     "packages_record",
     "recorded_inputs",
@@ -408,6 +413,37 @@ def _direct_package(resolved: ResolvedPackage, marker: Marker | None) -> Package
     )
 
 
+def package_source_digest(package: Package) -> str | None:
+    """The digest ``[packages.tool.envspec] source-digest`` records for a local directory
+    package; None when there is none."""
+    tool = (package.tool or {}).get("envspec")
+    digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
+    return str(digest) if digest else None
+
+
+def locked_python(lock: Pylock | None) -> str | None:
+    """The Python version ``[tool.envspec.target] python-version`` says the lock was made for."""
+    tool = (lock.tool or {}).get("envspec") if lock is not None else None
+    target = tool.get("target") if isinstance(tool, Mapping) else None
+    version = target.get("python-version") if isinstance(target, Mapping) else None
+    return version if isinstance(version, str) else None
+
+
+def lock_relative(path: Path, base: Path) -> str:
+    """``path`` relative to the lock's directory, with forward slashes (PEP 751), or absolute
+    when there is no relative way (another drive on Windows)."""
+    try:
+        relative = os.path.relpath(path, base)
+    except ValueError:
+        return path.as_posix()
+    return PurePosixPath(*Path(relative).parts).as_posix() if relative != "." else "."
+
+
+def from_lock_relative(path: str, base: Path) -> Path:
+    """The inverse of :func:`lock_relative`: a lock's forward-slash path, on this system."""
+    return Path(base, *PurePosixPath(path).parts)
+
+
 def source_digests(lock: Pylock) -> dict[NormalizedName, tuple[str, bool, str]]:
     """Each local directory package of the lock → (its path as locked, editable, the digest the
     lock recorded); what ``check`` and ``lock`` compare with the directory as it is now."""
@@ -415,12 +451,10 @@ def source_digests(lock: Pylock) -> dict[NormalizedName, tuple[str, bool, str]]:
     for package in lock.packages:
         if package.directory is None:
             continue
-        tool = (package.tool or {}).get("envspec")
-        digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
         found[package.name] = (
             package.directory.path,
             bool(package.directory.editable),
-            str(digest or ""),
+            package_source_digest(package) or "",
         )
     return found
 

@@ -14,10 +14,10 @@ Only CPython >= 3.8 is ever chosen; others are still listed, so that "nothing ma
 
 from __future__ import annotations
 
+import locale
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError
 from envspec.pythons.probe import PROBE_TIMEOUT_SECONDS, InterpreterProbeFailed, probe_interpreter
+from envspec.pythons.runner import CommandNotRun, Runner, run_command
 
 __all__ = [
     "MINIMUM_PYTHON",
@@ -297,26 +298,23 @@ def _pyenv_candidates(env: Mapping[str, str]) -> list[_Candidate]:
     return candidates
 
 
-def _py_launcher_candidates(env: Mapping[str, str]) -> list[_Candidate]:
+def _py_launcher_candidates(
+    env: Mapping[str, str], runner: Runner = run_command
+) -> list[_Candidate]:
     if not _IS_WINDOWS:
         return []
     launcher = shutil.which("py", path=env.get("PATH", ""))
     if launcher is None:
         return []
     try:
-        done = subprocess.run(
-            [launcher, "--list-paths"],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        done = runner([launcher, "--list-paths"], timeout=PROBE_TIMEOUT_SECONDS)
+    except CommandNotRun:
         return []
+    # the launcher writes in the locale's encoding (what text=True decoded with)
+    output = done.stdout.decode(locale.getpreferredencoding(False), errors="replace")
     return [
         _Candidate(path, "py launcher")
-        for path in parse_py_list_paths(done.stdout)
+        for path in parse_py_list_paths(output)
         if _is_interpreter_file(path)
     ]
 

@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import struct
-import subprocess
 import sysconfig
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from packaging.version import InvalidVersion, Version
 
 from envspec.errors import OutsideWorldError
 from envspec.fsutil import atomic_write_text, cache_root
+from envspec.pythons.runner import CommandNotRun, Runner, output_text, run_command
 from envspec.values.target import Target
 
 __all__ = [
@@ -118,13 +118,18 @@ class Probe:
 
 
 def probe_interpreter(
-    path: Path, *, cache_dir: Path | None = None, timeout: float = PROBE_TIMEOUT_SECONDS
+    path: Path,
+    *,
+    cache_dir: Path | None = None,
+    timeout: float = PROBE_TIMEOUT_SECONDS,
+    runner: Runner = run_command,
 ) -> Probe:
     """Probe the interpreter at ``path`` (cached; spawns it only on a cache miss).
 
     ``cache_dir`` is envspec's cache root (``envspec.fsutil.cache_root()`` when None); answers live in
     its ``interpreters-v1/`` folder. Raises :class:`InterpreterProbeFailed` when the file is missing,
     is not a Python that can run the script, crashes, or takes longer than ``timeout`` seconds.
+    ``runner`` starts the interpreter (a test's fake, or :func:`envspec.pythons.runner.run_command`).
     """
     path = Path(os.path.abspath(path))
     try:
@@ -144,7 +149,7 @@ def probe_interpreter(
     cached = _read_cached(path, entry)
     if cached is not None:
         return cached
-    facts = _run_probe_script(path, script, timeout)
+    facts = _run_probe_script(path, script, timeout, runner)
     try:
         probe = _probe_from_facts(path, facts)
     except (KeyError, TypeError, ValueError, InvalidVersion) as error:
@@ -186,29 +191,23 @@ def _read_cached(path: Path, entry: Path) -> Probe | None:
         return None  # absent or unreadable: probe again and overwrite
 
 
-def _run_probe_script(path: Path, script: str, timeout: float) -> dict[str, Any]:
+def _run_probe_script(
+    path: Path, script: str, timeout: float, runner: Runner
+) -> dict[str, Any]:
     try:
-        done = subprocess.run(
-            [str(path), "-I", "-c", script],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise InterpreterProbeFailed(
-            path, f"it did not answer within {timeout:g} s", stderr=_text(error.stderr)
-        ) from None
-    except OSError as error:
-        raise InterpreterProbeFailed(
-            path, f"it cannot be run ({error.strerror or error})"
-        ) from None
-    stderr = _text(done.stderr)
+        done = runner([str(path), "-I", "-c", script], timeout=timeout)
+    except CommandNotRun as error:
+        if error.timed_out:
+            raise InterpreterProbeFailed(
+                path, f"it did not answer within {timeout:g} s", stderr=error.stderr
+            ) from None
+        raise InterpreterProbeFailed(path, f"it cannot be run ({error.reason})") from None
+    stderr = output_text(done.stderr)
     if done.returncode != 0:
         raise InterpreterProbeFailed(
             path, f"it exited with status {done.returncode}", stderr=stderr
         )
-    lines = [line for line in _text(done.stdout).splitlines() if line.strip()]
+    lines = [line for line in output_text(done.stdout).splitlines() if line.strip()]
     try:
         facts = json.loads(lines[-1])
     except (IndexError, ValueError):
@@ -216,14 +215,6 @@ def _run_probe_script(path: Path, script: str, timeout: float) -> dict[str, Any]
     if not isinstance(facts, dict) or facts.get("protocol") != _PROTOCOL:
         raise InterpreterProbeFailed(path, "its answer is not probe protocol 1", stderr=stderr)
     return facts
-
-
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    if isinstance(data, str):
-        return data
-    return data.decode("utf-8", errors="replace")
 
 
 def _indent(text: str) -> str:

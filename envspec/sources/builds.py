@@ -1,13 +1,14 @@
 """Building for one command: sdists and source directories → metadata and wheels, for one target.
 
 :mod:`envspec.sources.pep517` runs backends; this module decides *what* to build and *where it comes from*:
-the isolated build environment of a source is resolved and installed by envspec itself (the same
-resolver, indexes, lock selection and installer as a sync, for the same target interpreter), an
-sdist is unpacked once per command, and every wheel built is kept in the built-wheel cache under
+an sdist is unpacked once per command, and every wheel built is kept in the built-wheel cache under
 the sdist's sha256 (or a directory's digest) and the target, so that a second sync builds nothing.
+The isolated build environment of a source is installed by the caller's ``install_environment``
+callable (the session pipeline of :mod:`envspec.commands.session`: the same resolver, indexes, lock
+selection and installer as a sync, for the same target interpreter); this module never installs.
 
-It is also the index's :class:`~envspec.index.metadata.MetadataBuilder`: resolution asks it for an
-sdist's metadata when the sdist's PKG-INFO cannot be trusted.
+It is also the index's :class:`~envspec.index.metadata.MetadataBuilder` (through the session):
+resolution asks it for an sdist's metadata when the sdist's PKG-INFO cannot be trusted.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,12 +29,11 @@ from envspec.errors import EnvspecError, UserError
 
 if TYPE_CHECKING:
     from envspec.sources.pep517 import Builder, BuiltWheelCache
-    from envspec.index.source import IndexSource
     from envspec.pythons.probe import Probe
     from envspec.values.files import FileInfo
     from envspec.spec.model import ResolutionOptions
 
-__all__ = ["BUILT_WHEELS_DIRNAME", "SourceBuilds", "target_key"]
+__all__ = ["BUILT_WHEELS_DIRNAME", "EnvironmentInstaller", "SourceBuilds", "target_key"]
 
 _output = logging.getLogger("envspec.sources.pep517.output")
 
@@ -45,6 +44,10 @@ def _log_line(line: str) -> None:
 
 
 BUILT_WHEELS_DIRNAME = "built-v1"
+
+EnvironmentInstaller = Callable[[Sequence[Requirement], Path], Path]
+"""``install_environment(requirements, directory)``: a venv of the target interpreter at
+``directory`` holding exactly ``requirements``, resolved and installed; returns its python."""
 
 
 def target_key(probe: Probe) -> str:
@@ -64,8 +67,7 @@ def target_key(probe: Probe) -> str:
 class SourceBuilds:
     """Metadata and wheels of sources, built for the interpreter ``probe`` describes.
 
-    ``source`` is the index the build environments are resolved from (attach it with
-    :meth:`attach` when the source itself is created with this object as its builder).
+    ``install_environment`` installs a build environment (see :data:`EnvironmentInstaller`).
     ``options``: the spec's resolution options; only-binary refuses every build up front.
     """
 
@@ -75,6 +77,7 @@ class SourceBuilds:
         probe: Probe,
         cache_dir: Path,
         options: ResolutionOptions,
+        install_environment: EnvironmentInstaller,
         on_output: Callable[[str], None] | None = None,
         on_build: Callable[[str], None] | None = None,
     ) -> None:
@@ -83,32 +86,13 @@ class SourceBuilds:
         self.probe = probe
         self.options = options
         self._cache_dir = cache_dir
-        self._unpacked_dir = cache_dir / "unpacked-v1"
+        self._install_environment = install_environment
         self._on_output = on_output or _log_line
         self._on_build = on_build
         self._made: tuple[Path, Builder, BuiltWheelCache] | None = None
-        self._source: IndexSource | None = None
         self._sdists: dict[str, Path] = {}
         self._lock = threading.Lock()
         self._provisioned: dict[Path, list[Requirement]] = {}
-
-    def attach(self, source: IndexSource) -> None:
-        """Resolve build environments from ``source``, and build its sdists' metadata."""
-        self._source = source
-        source.set_builder(self)
-
-    @classmethod
-    @contextmanager
-    def serving(
-        cls, source: IndexSource, probe: Probe, *, cache_dir: Path, options: ResolutionOptions
-    ) -> Iterator[SourceBuilds]:
-        """Builds for one command, attached to ``source``; their work directory removed after."""
-        builds = cls(probe=probe, cache_dir=cache_dir, options=options)
-        builds.attach(source)
-        try:
-            yield builds
-        finally:
-            builds.close()
 
     def close(self) -> None:
         if self._made is not None:
@@ -239,9 +223,10 @@ class SourceBuilds:
     def _provision(self, requirements: Sequence[Requirement], directory: Path) -> Path:
         """A build environment at ``directory`` holding ``requirements`` (and what was asked
         for there before): a venv of the target interpreter, resolved and installed by envspec."""
-        assert self._source is not None, "SourceBuilds.attach() was not called"
+        everything = [*self._provisioned.get(directory, []), *requirements]
+        self._provisioned[directory] = everything
         try:
-            return self._install_build_requirements(requirements, directory)
+            return self._install_environment(everything, directory)
         except EnvspecError as error:
             from envspec.sources.pep517 import packages_being_built
 
@@ -253,49 +238,3 @@ class SourceBuilds:
                 f"{error.message}"
             )
             raise
-
-    def _install_build_requirements(
-        self, requirements: Sequence[Requirement], directory: Path
-    ) -> Path:
-        from envspec.install import obtain_wheels, select_wanted
-        from envspec.lock.model import LockInputs, build_lock
-        from envspec.plan import make_plan
-        from envspec.resolve import resolve
-        from envspec.spec.model import ResolutionOptions
-        from envspec.venv.apply import CachedUnpackInstaller, apply_plan
-        from envspec.venv.create import ensure_venv
-        from envspec.venv.installed import read_installed
-
-        assert self._source is not None
-        probe = self.probe
-        everything = [*self._provisioned.get(directory, []), *requirements]
-        self._provisioned[directory] = everything
-        layout, _ = ensure_venv(
-            directory, interpreter=probe.path, version=probe.version, scheme=probe.scheme
-        )
-        options = ResolutionOptions(
-            prereleases=self.options.prereleases,
-            exclude_newer=self.options.exclude_newer,
-            only_binary=self.options.only_binary,
-        )
-        resolution = resolve(
-            {None: everything}, target=probe.target, source=self._source, options=options
-        )
-        inputs = LockInputs(
-            python="",
-            requirements=tuple(map(str, everything)),
-            groups={},
-            indexes=(),
-            resolution={},
-        )
-        lock = build_lock(resolution, inputs, probe.target)
-        selection = select_wanted(lock, probe.target, [], directory / "pylock.toml")
-        assert selection is not None
-        plan = make_plan(selection, read_installed(layout))
-        if not plan.is_empty():
-            installer = CachedUnpackInstaller(self._unpacked_dir)
-            wheels = obtain_wheels(
-                plan.to_install, source=self._source, builds=self, unpack=installer.unpacked
-            )
-            apply_plan(plan, layout, wheels, installer=installer)
-        return layout.python

@@ -13,7 +13,6 @@ is named, which name it must have — are tested without a network or a build.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import OutsideWorldError, UserError
 from envspec.fsutil import file_sha256
+from envspec.lock.model import from_lock_relative, lock_relative
 from envspec.values.files import CandidateMetadata, FileInfo
 from envspec.spec.model import Source, Spec
 from envspec.values.urls import redact_url
@@ -194,21 +194,6 @@ def archive_filename(name: str, source: Source) -> str:
             f"names {filename!r}, which is not a wheel (.whl) or an sdist (.tar.gz, .zip)",
         )
     return filename
-
-
-def lock_relative(path: Path, base: Path) -> str:
-    """``path`` relative to the lock's directory, with forward slashes (PEP 751), or absolute
-    when there is no relative way (another drive on Windows)."""
-    try:
-        relative = os.path.relpath(path, base)
-    except ValueError:
-        return path.as_posix()
-    return PurePosixPath(*Path(relative).parts).as_posix() if relative != "." else "."
-
-
-def from_lock_relative(path: str, base: Path) -> Path:
-    """The inverse of :func:`lock_relative`: a lock's forward-slash path, on this system."""
-    return Path(base, *PurePosixPath(path).parts)
 
 
 def _parsed(data: bytes, origin: str) -> CandidateMetadata:

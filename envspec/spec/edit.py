@@ -2,7 +2,7 @@
 
 A spec is a hand-written, committed file: its comments explain *why* a pin is there, its order and
 layout are the team's. Re-serialising it (``tomli-w``) would drop all of that, so these functions do
-text surgery instead: a small structural scan of the TOML finds the byte span of the one array that
+text surgery instead: the structural scan of :mod:`envspec.spec.tomltext` finds the byte span of the one array that
 changes (``requirements`` or ``[groups] NAME``) and of each element in it, and only that span is
 edited. Every other byte of the file is returned unchanged.
 
@@ -21,15 +21,14 @@ import copy
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 
 from envspec.errors import UserError
-from envspec.spec.schema import parse_requirement
-from envspec.spec.tomltext import BARE_KEY, read_key, skip, string_end
+from envspec.spec.parse import parse_requirement
+from envspec.spec.tomltext import BARE_KEY, Array, Entry, Scanner
 
 __all__ = [
     "InvalidRequirementArgument",
@@ -159,177 +158,12 @@ def _check_group_name(group: str) -> None:
         ) from None
 
 
-# ── the structural scan ──────────────────────────────────────────────────────────────────────
+# ── the structural scan (envspec.spec.tomltext) ──────────────────────────────────────────────
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Entry:
-    """One ``key = value`` pair, at any depth (a table's body or inside an inline table)."""
-
-    path: tuple[str, ...]
-    """The full key path: the enclosing table's path plus the (dotted) key."""
-    table: tuple[str, ...] | None
-    """The ``[header]`` it sits under (``()`` for the root); None inside an inline table."""
-    start: int
-    value_start: int
-    value_end: int
-    line_end: int
-    """After the newline that ends the entry's last line (for an inline entry: ``value_end``)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Header:
-    path: tuple[str, ...]
-    array: bool
-    start: int
-    line_end: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Item:
-    """One element of an array: ``text[start:end]``, then its comma at ``comma`` if it has one."""
-
-    start: int
-    end: int
-    comma: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Array:
-    open: int
-    close: int
-    items: tuple[_Item, ...]
-
-
-
-
-class _Scanner:
-    """Finds entries and table headers with their spans in text ``tomllib`` has accepted."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.entries: list[_Entry] = []
-        self.headers: list[_Header] = []
-        self._scan()
-
-    def skip(self, i: int, *, newlines: bool) -> int:
-        return skip(self.text, i, newlines=newlines)
-
-    def string_end(self, i: int) -> int:
-        return string_end(self.text, i)
-
-    def key(self, i: int) -> tuple[list[str], int]:
-        return read_key(self.text, i)
-
-    def line_end(self, i: int) -> int:
-        """From the end of a value or header: past trailing blanks, a comment and the newline."""
-        text = self.text
-        i = self.skip(i, newlines=False)
-        if i < len(text) and text[i] == "#":
-            end = text.find("\n", i)
-            return len(text) if end < 0 else end + 1
-        if text.startswith("\r\n", i):
-            return i + 2
-        if i < len(text) and text[i] == "\n":
-            return i + 1
-        return i
-
-    def value_end(self, i: int, path: tuple[str, ...]) -> int:
-        text = self.text
-        char = text[i]
-        if char in "\"'":
-            return self.string_end(i)
-        if char == "[":
-            return self.array(i).close + 1
-        if char == "{":
-            i += 1
-            while True:
-                i = self.skip(i, newlines=False)
-                if text[i] == "}":
-                    return i + 1
-                start = i
-                parts, i = self.key(i)
-                i = self.skip(i, newlines=False) + 1  # the "="
-                value_start = self.skip(i, newlines=False)
-                end = self.value_end(value_start, (*path, *parts))
-                self.entries.append(
-                    _Entry(
-                        path=(*path, *parts),
-                        table=None,
-                        start=start,
-                        value_start=value_start,
-                        value_end=end,
-                        line_end=end,
-                    )
-                )
-                i = self.skip(end, newlines=False)
-                if text[i] == ",":
-                    i += 1
-        # a scalar: number, boolean, date/time; ends at a delimiter
-        match = re.compile(r"[^,\]}\n#]*").match(text, i)
-        assert match is not None
-        return i + len(match.group().rstrip(" \t\r"))
-
-    def array(self, i: int) -> _Array:
-        text = self.text
-        open_ = i
-        items: list[_Item] = []
-        i += 1
-        while True:
-            i = self.skip(i, newlines=True)
-            if text[i] == "]":
-                return _Array(open=open_, close=i, items=tuple(items))
-            start = i
-            end = self.value_end(i, ("\0array",))  # inline tables in arrays: not entries
-            i = self.skip(end, newlines=True)
-            comma = None
-            if text[i] == ",":
-                comma = i
-                i += 1
-            elif text[i] != "]":
-                raise ValueError(f"unexpected {text[i]!r} in an array at offset {i}")
-            items.append(_Item(start=start, end=end, comma=comma))
-
-    def _scan(self) -> None:
-        text = self.text
-        table: tuple[str, ...] = ()
-        i = 0
-        while True:
-            i = self.skip(i, newlines=True)
-            if i >= len(text):
-                return
-            start = i
-            if text[i] == "[":
-                array = text.startswith("[[", i)
-                parts, i = self.key(i + (2 if array else 1))
-                i += 2 if array else 1
-                table = tuple(parts)
-                self.headers.append(
-                    _Header(path=table, array=array, start=start, line_end=self.line_end(i))
-                )
-                i = self.line_end(i)
-                continue
-            parts, i = self.key(i)
-            path = (*table, *parts)
-            i = self.skip(i, newlines=False) + 1  # the "="
-            value_start = self.skip(i, newlines=False)
-            end = self.value_end(value_start, path)
-            i = self.line_end(end)
-            self.entries.append(
-                _Entry(
-                    path=path,
-                    table=table,
-                    start=start,
-                    value_start=value_start,
-                    value_end=end,
-                    line_end=i,
-                )
-            )
-
-
-def _scan(text: str) -> _Scanner:
+def _scan(text: str) -> Scanner:
     try:
-        return _Scanner(text)
+        return Scanner(text).scan()
     except (IndexError, ValueError) as error:
         raise UneditableSpec(f"its layout was not understood ({error})") from None
 
@@ -369,7 +203,7 @@ def _list_at(document: dict[str, Any], key: tuple[str, ...]) -> list[Any]:
     return value
 
 
-def _entry(scanner: _Scanner, key: tuple[str, ...]) -> _Entry:
+def _entry(scanner: Scanner, key: tuple[str, ...]) -> Entry:
     for entry in scanner.entries:
         if entry.path == key:
             if scanner.text[entry.value_start] != "[":
@@ -451,7 +285,7 @@ def _overlap(old: Requirement, new: Requirement) -> bool:
     return old.marker is None or new.marker is None or str(old.marker) == str(new.marker)
 
 
-def _array_of(text: str, key: tuple[str, ...]) -> _Array:
+def _array_of(text: str, key: tuple[str, ...]) -> Array:
     scanner = _scan(text)
     return scanner.array(_entry(scanner, key).value_start)
 
@@ -475,7 +309,7 @@ def _quote(value: str, style: str = '"') -> str:
     return '"' + "".join(escaped) + '"'
 
 
-def _style(text: str, array: _Array) -> str:
+def _style(text: str, array: Array) -> str:
     """The quote the array's strings use (of its last string item); double by default."""
     for item in reversed(array.items):
         if text[item.start] in "\"'":
@@ -500,7 +334,7 @@ def _rest_of_line_is_blank(text: str, position: int) -> int | None:
     return match.end() if match else None
 
 
-def _append_item(text: str, array: _Array, written: str) -> str:
+def _append_item(text: str, array: Array, written: str) -> str:
     quoted = _quote(written, _style(text, array))
     nl = _newline(text)
     inner = text[array.open + 1 : array.close]
@@ -545,7 +379,7 @@ def _bare_or_quoted_key(key: str) -> str:
     return key if BARE_KEY.fullmatch(key) else _quote(key)
 
 
-def _insert_list(text: str, scanner: _Scanner, key: tuple[str, ...], written: str) -> str:
+def _insert_list(text: str, scanner: Scanner, key: tuple[str, ...], written: str) -> str:
     """Create the missing list ``key`` holding ``written``."""
     nl = _newline(text)
     value = f"[{_quote(written)}]"
@@ -637,7 +471,7 @@ def _lists_naming(document: dict[str, Any], name: NormalizedName) -> list[str]:
     ]
 
 
-def _delete_item(text: str, array: _Array, position: int) -> str:
+def _delete_item(text: str, array: Array, position: int) -> str:
     items = array.items
     item = items[position]
     after_item = item.end if item.comma is None else item.comma + 1

@@ -9,8 +9,8 @@ no standard home (indexes, resolution options, the venv path) from ``[tool.envsp
 
 The result is the very same :class:`~envspec.spec.model.Spec`, checked by the very same rules: the
 pieces are assembled into an envspec document (``python``, ``requirements``, ``groups``, ``index``,
-``resolution``, ``venv``) and validated with :mod:`envspec.spec.schema` and the spec loader's cross-value
-checks. Each problem's key path is then mapped back to where the user wrote it
+``resolution``, ``venv``) and validated with :mod:`envspec.spec.schema` and the cross-value
+rules of :mod:`envspec.spec.rules`. Each problem's key path is then mapped back to where the user wrote it
 (``project.dependencies[1]``, ``dependency-groups.dev[0]``,
 ``tool.envspec.resolution.prereleases``), with its line in ``pyproject.toml``.
 
@@ -32,18 +32,14 @@ from packaging.utils import canonicalize_name
 
 from envspec.errors import SpecError, UserError
 from envspec.spec.schema import KeyPath, json_compatible, load_schema, validate
-from envspec.spec.model import (
-    Spec,
-    build_spec,
+from envspec.spec.load import build_spec, read_spec_text, spec_error, syntax_problem, too_deep
+from envspec.spec.model import Spec
+from envspec.spec.rules import (
+    Finding,
     duplicate_index_names,
     duplicate_requirements,
-    Finding,
     group_name_clashes,
-    read_spec_text,
     source_findings,
-    spec_error,
-    syntax_problem,
-    too_deep,
 )
 
 __all__ = ["PYPROJECT_FILENAME", "load_pyproject_spec", "parse_pyproject_spec"]

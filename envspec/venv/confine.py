@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from envspec.venv.create import CREATING_MARKER
-from envspec.venv.installed import JOURNAL_DIRNAME
+from envspec.venv.journal import JOURNAL_DIRNAME
 from envspec.venv.layout import PYVENV_CFG, VenvLayout
 from envspec.venv.mutex import LOCK_NAME
 from envspec.venv.state import STATE_FILENAME, is_interpreter_name

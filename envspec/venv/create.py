@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
@@ -26,6 +26,9 @@ from envspec.errors import OutsideWorldError, UserError
 from envspec.fsutil import fsync_directory
 from envspec.venv.mutex import LOCK_NAME
 from envspec.venv.layout import VenvLayout, read_pyvenv_cfg
+
+if TYPE_CHECKING:
+    from envspec.pythons.runner import Runner
 
 __all__ = [
     "CREATE_TIMEOUT_SECONDS",
@@ -80,6 +83,7 @@ def ensure_venv(
     version: Version,
     scheme: Mapping[str, str],
     recreate: bool = False,
+    runner: Runner | None = None,
 ) -> tuple[VenvLayout, bool]:
     """A usable venv at ``root`` for ``interpreter`` (whose full version is ``version``).
 
@@ -87,14 +91,15 @@ def ensure_venv(
     ``recreate`` makes a new one even when the old looks usable (its interpreter or pyvenv.cfg was
     tampered with: see :mod:`envspec.venv.integrity`). Raises :class:`NotAVenv` (nothing deleted)
     when ``root`` exists, is not a venv and is not empty, and :class:`VenvCreationFailed` when the
-    interpreter cannot make one.
+    interpreter cannot make one. ``runner`` runs ``-m venv`` (a test's fake; by default
+    :func:`envspec.pythons.runner.run_command`).
     """
     root = Path(os.path.abspath(root))
     layout = VenvLayout.from_scheme(root, scheme, windows=os.name == "nt")
     if not recreate and venv_problem(layout, version) is None:
         return layout, False
     _clear_for_creation(root)
-    _run_venv(root, interpreter)
+    _run_venv(root, interpreter, runner)
     problem = venv_problem(layout, version, ignore_marker=True)
     if problem is not None:
         raise VenvCreationFailed(root, interpreter, f"the new venv is unusable: {problem}")
@@ -180,39 +185,29 @@ def _clear_for_creation(root: Path) -> None:
             entry.unlink()
 
 
-def _run_venv(root: Path, interpreter: Path) -> None:
+def _run_venv(root: Path, interpreter: Path, runner: Runner | None = None) -> None:
+    # here, not at the top: the pythons package imports discover and probe, and the no-op sync
+    # imports this module (venv_problem, refuse_foreign)
+    from envspec.pythons.runner import CommandNotRun, output_text, run_command
+
     command = [str(interpreter), "-I", "-m", "venv", "--without-pip", str(root)]
     try:
-        done = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=CREATE_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
+        done = (runner or run_command)(command, timeout=CREATE_TIMEOUT_SECONDS)
+    except CommandNotRun as error:
+        if error.timed_out:
+            raise VenvCreationFailed(
+                root,
+                interpreter,
+                f"'-m venv' did not finish within {CREATE_TIMEOUT_SECONDS:g} s",
+                stderr=error.stderr,
+            ) from None
         raise VenvCreationFailed(
-            root,
-            interpreter,
-            f"'-m venv' did not finish within {CREATE_TIMEOUT_SECONDS:g} s",
-            stderr=_text(error.stderr),
-        ) from None
-    except OSError as error:
-        raise VenvCreationFailed(
-            root, interpreter, f"it cannot be run ({error.strerror or error})"
+            root, interpreter, f"it cannot be run ({error.reason})"
         ) from None
     if done.returncode != 0:
         raise VenvCreationFailed(
             root,
             interpreter,
             f"'-m venv' exited with status {done.returncode}",
-            stderr=_text(done.stderr),
+            stderr=output_text(done.stderr),
         )
-
-
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    if isinstance(data, bytes):
-        return data.decode("utf-8", errors="replace")
-    return data

@@ -6,7 +6,8 @@ is each distribution's name, version, who installed it, and whether it can be tr
 distribution without a readable RECORD, or without METADATA, cannot be uninstalled or verified
 reliably, so it is reported ``damaged`` and the planner reinstalls (or removes) it. envspec's own
 installs and uninstalls are ordered so that an interrupted one always leaves exactly that mark (see
-``envspec.venv.apply``).
+``envspec.venv.apply``). RECORD itself is parsed by ``envspec.venv.record``, the dist-info files
+envspec adds by ``envspec.venv.dist_info``, the journal by ``envspec.venv.journal``.
 
 Where a distribution came from matters too once packages can be installed from a URL or a local
 directory: PEP 610's ``direct_url.json`` says so (its URL, whether editable), and envspec's own
@@ -17,130 +18,42 @@ does not exist, which keeps this hot path of every sync as cheap as it was.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import hashlib
-import io
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.metadata import parse_email
 from packaging.utils import InvalidName, NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from envspec.errors import OutsideWorldError
 from envspec.plan import Installed
+from envspec.venv.dist_info import (
+    DIRECT_URL_FILE,
+    SOURCE_DIGEST_FILE,
+    read_direct_url,
+    read_installer,
+    read_source_digest,
+)
+from envspec.venv.journal import journal_names
 from envspec.venv.layout import VenvLayout
+from envspec.venv.record import RecordEntry, RecordUnreadable, read_record
 from envspec.venv.state import site_packages_fingerprint
 
 __all__ = [
-    "DIRECT_URL_FILE",
-    "JOURNAL_DIRNAME",
-    "SOURCE_DIGEST_FILE",
     "UNKNOWN_VERSION",
-    "RecordEntry",
-    "RecordUnreadable",
     "dist_info_dirs",
     "dist_info_fingerprint",
     "find_dist_info",
     "find_dist_infos",
     "project_name",
     "read_installed",
-    "read_record",
 ]
 
 UNKNOWN_VERSION = Version("0")
 """The version reported for a distribution whose METADATA and directory name both lack one; it is
 also marked damaged, so the planner replaces it whatever the lock says."""
 
-JOURNAL_DIRNAME = ".envspec-pending"
-"""``<venv>/.envspec-pending/<name>.json``: written by ``envspec.venv.apply`` before installing a
-project, deleted once the install completed; a leftover one marks an interrupted install."""
-
-DIRECT_URL_FILE = "direct_url.json"
-"""PEP 610: in a dist-info, where a distribution installed from a URL or a local path came from."""
-
-SOURCE_DIGEST_FILE = "ENVSPEC_SOURCE"
-"""In a dist-info: the lock's digest of the local source directory the wheel was built from."""
-
 _DIST_INFO = ".dist-info"
-
-
-class RecordUnreadable(OutsideWorldError):
-    """A dist-info's RECORD is missing or is not a valid RECORD file."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"Cannot read the RECORD file {str(path)!r}: {reason}.")
-        self.path = path
-        self.reason = reason
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordEntry:
-    """One row of a RECORD file."""
-
-    path: str
-    """As written in RECORD: relative to the site-packages directory holding the dist-info (may
-    climb out of it, ``../../../bin/tool``), or absolute (installers on Windows write those)."""
-    sha256: str | None
-    """The urlsafe-base64 sha256 digest without padding, as RECORD writes it; None for RECORD
-    itself, for generated files like ``.pyc``, or when another algorithm was used."""
-    size: int | None
-
-    def location(self, site_packages: Path) -> Path:
-        """The entry's absolute, normalised path (``..`` resolved lexically, links not followed).
-        It may lead out of the venv, as written or through a link: whoever deletes or reads it
-        judges it first (``envspec.venv.confine``)."""
-        return Path(os.path.normpath(site_packages / self.path))
-
-
-def read_record(dist_info: Path) -> list[RecordEntry]:
-    """The rows of ``<dist_info>/RECORD``; :class:`RecordUnreadable` when missing or malformed."""
-    path = dist_info / "RECORD"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RecordUnreadable(path, "it does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise RecordUnreadable(path, f"it cannot be read ({error})") from None
-    entries: list[RecordEntry] = []
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as error:
-        raise RecordUnreadable(path, f"it is not valid CSV ({error})") from None
-    for number, row in enumerate(rows, start=1):
-        if not row:
-            continue
-        if len(row) != 3 or not row[0]:
-            raise RecordUnreadable(path, f"line {number} is not 'path,hash,size': {row!r}")
-        name, hash_text, size_text = row
-        if "\0" in name:  # no file system takes it: every os call on it would raise ValueError
-            raise RecordUnreadable(path, f"line {number} has a NUL character in its path")
-        sha256: str | None = None
-        if hash_text:
-            algorithm, sep, digest = hash_text.partition("=")
-            if not sep or not digest:
-                raise RecordUnreadable(path, f"line {number} has a malformed hash {hash_text!r}")
-            if algorithm.lower() == "sha256":
-                sha256 = digest
-            elif algorithm.lower() not in hashlib.algorithms_available:
-                raise RecordUnreadable(
-                    path, f"line {number} uses an unknown hash algorithm {algorithm!r}"
-                )
-        size: int | None = None
-        if size_text:
-            try:
-                size = int(size_text)
-            except ValueError:
-                raise RecordUnreadable(
-                    path, f"line {number} has a malformed size {size_text!r}"
-                ) from None
-            if size < 0:
-                raise RecordUnreadable(path, f"line {number} has a negative size {size_text!r}")
-        entries.append(RecordEntry(path=name, sha256=sha256, size=size))
-    return entries
 
 
 def read_installed(layout: VenvLayout) -> dict[NormalizedName, Installed]:
@@ -159,25 +72,10 @@ def read_installed(layout: VenvLayout) -> dict[NormalizedName, Installed]:
         if installed.name in found:
             installed = dataclasses.replace(installed, damaged=True)
         found[installed.name] = installed
-    for name in _journal_names(layout):
+    for name in journal_names(layout):
         if name not in found:
             found[name] = Installed(name=name, version=UNKNOWN_VERSION, damaged=True)
     return dict(sorted(found.items()))
-
-
-def _journal_names(layout: VenvLayout) -> list[NormalizedName]:
-    try:
-        with os.scandir(layout.root / JOURNAL_DIRNAME) as entries:
-            stems = [e.name[: -len(".json")] for e in entries if e.name.endswith(".json")]
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    names = []
-    for stem in stems:
-        try:
-            names.append(canonicalize_name(stem, validate=True))
-        except InvalidName:
-            continue
-    return names
 
 
 def find_dist_infos(layout: VenvLayout, name: str) -> list[Path]:
@@ -274,19 +172,19 @@ def _read_dist_info(dist_info: Path) -> Installed | None:
     else:
         listed = _listed_source_files(dist_info.name, entries)
     direct_url, editable = (
-        _read_direct_url(dist_info / DIRECT_URL_FILE)
+        read_direct_url(dist_info / DIRECT_URL_FILE)
         if DIRECT_URL_FILE in listed
         else (None, False)
     )
     source_digest = (
-        _read_source_digest(dist_info / SOURCE_DIGEST_FILE)
+        read_source_digest(dist_info / SOURCE_DIGEST_FILE)
         if SOURCE_DIGEST_FILE in listed
         else None
     )
     return Installed(
         name=name,
         version=version,
-        installer=_read_installer(dist_info),
+        installer=read_installer(dist_info),
         damaged=damaged,
         direct_url=direct_url,
         editable=editable,
@@ -307,37 +205,3 @@ def _listed_source_files(dist_info_name: str, entries: list[RecordEntry]) -> set
             if key is not None:
                 found.add(key)
     return found
-
-
-def _read_direct_url(path: Path) -> tuple[str | None, bool]:
-    """(url, editable) of a PEP 610 ``direct_url.json``; (None, False) when it is missing or
-    malformed (treated as absent: the package then reads as installed from an index)."""
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None, False
-    if not isinstance(data, dict):
-        return None, False
-    url = data.get("url")
-    if not isinstance(url, str) or not url:
-        return None, False
-    dir_info = data.get("dir_info")
-    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
-    return url, editable
-
-
-def _read_source_digest(path: Path) -> str | None:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return None
-    return text or None
-
-
-def _read_installer(dist_info: Path) -> str | None:
-    try:
-        text = (dist_info / "INSTALLER").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    first = text.strip().splitlines()
-    return first[0].strip() if first else None

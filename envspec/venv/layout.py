@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PYVENV_CFG", "SCHEME_KEYS", "InvalidLayout", "VenvLayout", "read_pyvenv_cfg"]
+__all__ = [
+    "PYVENV_CFG",
+    "SCHEME_KEYS",
+    "InvalidLayout",
+    "VenvLayout",
+    "default_python",
+    "default_scripts",
+    "read_pyvenv_cfg",
+]
 
 PYVENV_CFG = "pyvenv.cfg"
 SCHEME_KEYS = ("purelib", "platlib", "scripts", "data", "include")
@@ -53,7 +61,7 @@ class VenvLayout:
             if key not in scheme:
                 raise InvalidLayout(key, "missing from the interpreter's venv scheme")
             paths[key] = root / scheme[key] if scheme[key] else root
-        python = paths["scripts"] / ("python.exe" if windows else "python")
+        python = paths["scripts"] / _python_name(windows)
         return cls(root=root, python=python, **paths)
 
     @property
@@ -89,6 +97,21 @@ class VenvLayout:
                 raise InvalidLayout(key, "missing")
             paths[key] = Path(value)
         return cls(**paths)
+
+
+def _python_name(windows: bool) -> str:
+    return "python.exe" if windows else "python"
+
+
+def default_scripts(root: Path, *, windows: bool) -> Path:
+    """The scripts directory of a CPython venv at ``root`` (``bin`` or ``Scripts``), as every
+    CPython's "venv" scheme has it: for callers that have not probed the interpreter yet."""
+    return Path(root) / ("Scripts" if windows else "bin")
+
+
+def default_python(root: Path, *, windows: bool) -> Path:
+    """The interpreter of a CPython venv at ``root``, before its scheme is known."""
+    return default_scripts(root, windows=windows) / _python_name(windows)
 
 
 def read_pyvenv_cfg(root: Path) -> dict[str, str] | None:

@@ -19,7 +19,6 @@ not reported when absent, because Python writes it again on the next import.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import stat
@@ -36,14 +35,9 @@ from packaging.version import Version
 from envspec.drift import Finding
 from envspec.venv.confine import Confinement
 from envspec.venv.create import pyvenv_version
-from envspec.venv.installed import (
-    RecordEntry,
-    RecordUnreadable,
-    dist_info_dirs,
-    project_name,
-    read_record,
-)
+from envspec.venv.installed import dist_info_dirs, project_name
 from envspec.venv.layout import VenvLayout, read_pyvenv_cfg
+from envspec.venv.record import RecordEntry, RecordUnreadable, encode_digest, read_record
 
 __all__ = ["FileVerification", "venv_python_findings", "verify_files"]
 
@@ -301,7 +295,7 @@ def _check_one(job: _Job, root: str) -> Finding | None:
             f"{size} bytes, RECORD says {entry.size}",
         )
     if entry.sha256 is not None and digest is not None:
-        actual = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        actual = encode_digest(digest)
         if actual != entry.sha256.rstrip("="):
             return found(
                 "modified-file",

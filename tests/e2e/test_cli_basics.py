@@ -54,7 +54,7 @@ def test_unknown_option_exits_2() -> None:
 
 
 def test_init_writes_a_valid_starter_spec_and_refuses_to_overwrite(tmp_path: Path) -> None:
-    from envspec.spec.model import load_spec
+    from envspec.spec.load import load_spec
 
     done = envspec("init", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

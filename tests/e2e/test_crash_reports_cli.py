@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from envspec import operations
+from envspec.commands import show
 from envspec.cli import main as cli
 from envspec.errors import EXIT_BUG
 
@@ -27,7 +27,7 @@ def _run(*argv: str) -> tuple[int, str]:
 def test_an_unexpected_exception_is_reported_as_a_bug_with_a_saved_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(operations, "pythons", _explode)
+    monkeypatch.setattr(show, "pythons", _explode)
     cache = tmp_path / "cache"
     code, err = _run("--cache-dir", str(cache), "python")
     assert code == EXIT_BUG == 4
@@ -42,7 +42,7 @@ def test_an_unexpected_exception_is_reported_as_a_bug_with_a_saved_traceback(
 def test_an_unwritable_cache_puts_the_report_in_the_temp_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(operations, "pythons", _explode)
+    monkeypatch.setattr(show, "pythons", _explode)
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache should be")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
@@ -54,6 +54,6 @@ def test_an_unwritable_cache_puts_the_report_in_the_temp_dir(
 
 
 def test_verbose_also_shows_the_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(operations, "pythons", _explode)
+    monkeypatch.setattr(show, "pythons", _explode)
     code, err = _run("-v", "--cache-dir", str(tmp_path), "python")
     assert code == EXIT_BUG and "Traceback" in err and "bug in envspec" in err

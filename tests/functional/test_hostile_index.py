@@ -19,7 +19,7 @@ from envspec.index.cache import IndexCache
 from envspec.index.client import IndexClient, IndexUnavailable
 from envspec.index.download import HashMismatch, download_file
 from envspec.index.simple import InvalidIndexPage, parse_html_page, parse_json_page
-from envspec.install import _check_wheel_metadata
+from envspec.sources.wheels import _check_wheel_metadata
 from envspec.plan import Wanted
 from envspec.values.files import FileInfo
 from packaging.utils import canonicalize_name

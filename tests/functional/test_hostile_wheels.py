@@ -14,17 +14,18 @@ import pytest
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import EXIT_OUTSIDE, EnvspecError
-from envspec.venv.apply import (
-    CachedUnpackInstaller,
+from envspec.venv.apply import apply_plan
+from envspec.venv.installers import (
     InstallerLibrary,
     UnsafeWheel,
     WheelInstaller,
     WheelInstallFailed,
-    apply_plan,
-    uninstall,
 )
+from envspec.venv.linked import CachedUnpackInstaller
+from envspec.venv.uninstall import uninstall
 from envspec.plan import Action, Plan, Wanted
-from envspec.venv.installed import JOURNAL_DIRNAME, find_dist_info
+from envspec.venv.installed import find_dist_info
+from envspec.venv.journal import JOURNAL_DIRNAME
 from envspec.venv.layout import VenvLayout
 from envspec.venv.verify import verify_files
 from tests.support.hostile_wheels import (

@@ -19,17 +19,15 @@ from packaging.version import Version
 from envspec.errors import EXIT_OUTSIDE
 from envspec.plan import Action, Wanted, make_plan
 from envspec.pythons.probe import probe_interpreter
-from envspec.venv.apply import (
-    CachedUnpackInstaller,
-    InstallerLibrary,
-    WheelInstaller,
-    WheelInstallFailed,
-    apply_plan,
-    uninstall,
-)
+from envspec.venv.apply import apply_plan
 from envspec.venv.create import ensure_venv
-from envspec.venv.installed import JOURNAL_DIRNAME, find_dist_info, read_installed
+from envspec.venv.installed import find_dist_info, read_installed
+from envspec.venv.installers import InstallerLibrary, WheelInstaller, WheelInstallFailed
+from envspec.venv.journal import JOURNAL_DIRNAME
 from envspec.venv.layout import VenvLayout
+from envspec.venv.linked import CachedUnpackInstaller
+from envspec.venv.uninstall import uninstall
+from tests.support.installers import HookedInstaller
 from tests.support.pythons import require_python
 from tests.support.universe import Release
 from tests.support.wheels import build_wheel
@@ -81,7 +79,7 @@ def _sync(
     wheels: list[tuple[Wanted, Path]],
     installer: WheelInstaller | None = None,
 ) -> list[str]:
-    """One sync as operations.sync does it; returns what progress reported."""
+    """One sync as envspec.commands.sync does it; returns what progress reported."""
     plan = make_plan([w for w, _ in wheels], read_installed(layout))
     seen: list[Action] = []
     apply_plan(
@@ -206,26 +204,33 @@ _KILLED_SYNC = textwrap.dedent(
     from pathlib import Path
     from packaging.version import Version
     from envspec.plan import Wanted, make_plan
-    from envspec.venv.apply import InstallerLibrary, apply_plan
+    from envspec.venv.apply import apply_plan
     from envspec.venv.installed import find_dist_info, read_installed
+    from envspec.venv.installers import InstallerLibrary
     from envspec.venv.layout import VenvLayout
+    from tests.support.installers import HookedInstaller
 
     args = json.loads(sys.argv[1])
     layout = VenvLayout.from_dict(args["layout"])
     wanted = Wanted(name=args["name"], version=Version(args["version"]), url="u",
                     filename="f", sha256="s")
 
-    class DiesMidway:
-        def install(self, wheel, layout, *, name, sha256=None):
-            if args["when"] == "before-record":
-                InstallerLibrary().install(wheel, layout, name=name)
-                (find_dist_info(layout, name) / "RECORD").unlink()
-            else:
-                (layout.purelib / "victim" / "__init__.py").write_text("half")
-            os._exit(17)
+    def dies_before_dist_info(layout, name, planned):
+        for path in planned:  # killed once the install made its directories, at the first file
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        (layout.purelib / "victim" / "__init__.py").write_text("half")
+        os._exit(17)
 
+    def dies_before_record(layout, name, planned):
+        (find_dist_info(layout, name) / "RECORD").unlink()
+        os._exit(17)
+
+    if args["when"] == "before-record":
+        dies_midway = HookedInstaller(InstallerLibrary(), after_run=dies_before_record)
+    else:
+        dies_midway = HookedInstaller(InstallerLibrary(), before_run=dies_before_dist_info)
     plan = make_plan([wanted], read_installed(layout))
-    apply_plan(plan, layout, {wanted.name: Path(args["wheel"])}, installer=DiesMidway())
+    apply_plan(plan, layout, {wanted.name: Path(args["wheel"])}, installer=dies_midway)
     """
 )
 
@@ -434,8 +439,9 @@ _KILLED_LINKING = textwrap.dedent(
     from pathlib import Path
     from packaging.version import Version
     from envspec.plan import Wanted, make_plan
-    from envspec.venv.apply import CachedUnpackInstaller, apply_plan
+    from envspec.venv.apply import apply_plan
     from envspec.venv.installed import read_installed
+    from envspec.venv.linked import CachedUnpackInstaller
     from envspec.venv.layout import VenvLayout
 
     args = json.loads(sys.argv[1])
@@ -624,9 +630,7 @@ def test_a_wheel_built_from_an_sdist_url_is_installed_as_built_not_as_the_lock_h
 
 
 @pytest.mark.parametrize("kind", ["installer", "cached"])
-def test_the_journal_lists_the_generated_dist_info_files(
-    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_journal_lists_the_generated_dist_info_files(tmp_path: Path, kind: str) -> None:
     """Crash safety: every path an install writes is in its journal before the first is written,
     so a killed install of a package from a source leaves nothing the next sync cannot find."""
     layout = _venv(tmp_path)
@@ -637,24 +641,8 @@ def test_the_journal_lists_the_generated_dist_info_files(
         (journal,) = (layout.root / JOURNAL_DIRNAME).glob("*.json")
         journals.append(set(json.loads(journal.read_text())["paths"]))
 
-    if isinstance(installer, CachedUnpackInstaller):
-        real_prepared = CachedUnpackInstaller._install_prepared
-
-        def spying(self: CachedUnpackInstaller, prepared: object) -> None:
-            read_journal()
-            real_prepared(self, prepared)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(CachedUnpackInstaller, "_install_prepared", spying)
-    else:
-        library = installer
-
-        class Spy:
-            def install(self, wheel: Path, layout: VenvLayout, **kw: object) -> None:
-                read_journal()
-                library.install(wheel, layout, **kw)  # type: ignore[arg-type]
-
-        installer = Spy()
-    _sync(layout, [_from_directory(tmp_path, "d")], installer)
+    spy = HookedInstaller(installer, before_run=lambda *_: read_journal())
+    _sync(layout, [_from_directory(tmp_path, "d")], spy)
     dist_info = find_dist_info(layout, "mylib")
     assert dist_info is not None
     written = {

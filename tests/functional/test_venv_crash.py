@@ -24,6 +24,7 @@ from envspec.pythons.probe import Probe, probe_interpreter
 from envspec.venv.create import CREATING_MARKER, ensure_venv, refuse_foreign, venv_problem
 from envspec.venv.layout import VenvLayout
 from envspec.venv.verify import venv_python_findings
+from tests.support.processes import RecordingRunner
 from tests.support.pythons import require_python
 
 pytestmark = pytest.mark.slow
@@ -39,9 +40,16 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
     return probe_interpreter(require_python("3.12"), cache_dir=cache)
 
 
-def _ensure(root: Path, probe: Probe, *, recreate: bool = False) -> tuple[VenvLayout, bool]:
+def _ensure(
+    root: Path, probe: Probe, *, recreate: bool = False, runner: RecordingRunner | None = None
+) -> tuple[VenvLayout, bool]:
     return ensure_venv(
-        root, interpreter=probe.path, version=probe.version, scheme=probe.scheme, recreate=recreate
+        root,
+        interpreter=probe.path,
+        version=probe.version,
+        scheme=probe.scheme,
+        recreate=recreate,
+        runner=runner,
     )
 
 
@@ -57,12 +65,12 @@ def _populated(root: Path, probe: Probe) -> None:
 
 
 @contextmanager
-def _killed_after(steps: int) -> Iterator[list[int]]:
-    """Every removal and the venv creation count as a step; the one after ``steps`` raises."""
+def _killed_after(steps: int) -> Iterator[RecordingRunner]:
+    """Every removal and the venv creation count as a step; the one after ``steps`` raises.
+    Yields the runner the creation must use (``-m venv`` is a step before and after it runs)."""
     done = [0]
     real_rmtree: Callable[..., Any] = shutil.rmtree
     real_unlink = Path.unlink
-    real_run = create._run_venv
 
     def tick() -> None:
         if done[0] >= steps:
@@ -86,16 +94,13 @@ def _killed_after(steps: int) -> Iterator[list[int]]:
         tick()
         real_unlink(self, missing_ok=missing_ok)
 
-    def run_venv(root: Path, interpreter: Path) -> None:
-        tick()
-        real_run(root, interpreter)
-        tick()  # killed after -m venv, before the marker is removed
+    # killed before -m venv, or after it and before the marker is removed
+    runner = RecordingRunner(before=lambda _: tick(), after=lambda _: tick())
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(create.shutil, "rmtree", rmtree)
         patch.setattr(Path, "unlink", unlink)
-        patch.setattr(create, "_run_venv", run_venv)
-        yield done
+        yield runner
 
 
 def test_a_recreation_killed_at_any_step_is_repaired(tmp_path: Path, probe: Probe) -> None:
@@ -104,9 +109,9 @@ def test_a_recreation_killed_at_any_step_is_repaired(tmp_path: Path, probe: Prob
     while True:
         root = tmp_path / f"venv-{steps}"
         _populated(root, probe)
-        with _killed_after(steps):
+        with _killed_after(steps) as runner:
             try:
-                _ensure(root, probe, recreate=True)
+                _ensure(root, probe, recreate=True, runner=runner)
                 finished = True
             except Killed:
                 finished = False

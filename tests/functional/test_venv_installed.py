@@ -13,16 +13,15 @@ from packaging.version import Version
 
 from envspec.plan import Installed
 from envspec.pythons.probe import probe_interpreter
-from envspec.venv.apply import InstallerLibrary
 from envspec.venv.create import ensure_venv
 from envspec.venv.installed import (
     UNKNOWN_VERSION,
-    RecordUnreadable,
     dist_info_fingerprint,
     find_dist_info,
     read_installed,
-    read_record,
 )
+from envspec.venv.installers import InstallerLibrary
+from envspec.venv.record import RecordUnreadable, read_record
 from envspec.venv.layout import VenvLayout
 from tests.support.pythons import require_python
 from tests.support.universe import Release

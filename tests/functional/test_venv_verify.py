@@ -16,7 +16,7 @@ from packaging.version import Version
 
 from envspec.drift import Finding
 from envspec.pythons.probe import probe_interpreter
-from envspec.venv.apply import InstallerLibrary
+from envspec.venv.installers import InstallerLibrary
 from envspec.venv.create import ensure_venv
 from envspec.venv.installed import find_dist_info
 from envspec.venv.layout import VenvLayout

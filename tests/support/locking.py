@@ -11,7 +11,7 @@ from envspec.lock import text as lockfile
 from envspec.lock.model import LockInputs, build_lock
 from envspec.resolve import resolve
 from envspec.resolve.source import PackageSource
-from envspec.spec.model import parse_spec
+from envspec.spec.load import parse_spec
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import load_universe
 

@@ -15,8 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "envspec"
 # never a tier above. The foundation and the core never reach the network or a process.
 FOUNDATION = ["envspec/errors.py", "envspec/fsutil.py", "envspec/values"]
 CORE = ["envspec/spec", "envspec/lock", "envspec/resolve", "envspec/plan.py", "envspec/drift.py"]
-EDGES = ["envspec/index", "envspec/pythons", "envspec/venv", "envspec/sources", "envspec/install.py"]
-COMMANDS = ["envspec/operations.py"]
+EDGES = ["envspec/index", "envspec/pythons", "envspec/venv", "envspec/sources"]
+COMMANDS = ["envspec/commands"]
 CLI = ["envspec/cli", "envspec/__main__.py"]
 TIERS = {"foundation": FOUNDATION, "core": CORE, "edges": EDGES, "commands": COMMANDS, "cli": CLI}
 

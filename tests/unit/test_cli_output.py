@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from envspec.cli.main import Output, _Progress
+from envspec.cli.render import Output, Progress
 
 
 class Terminal(io.StringIO):
@@ -14,7 +14,7 @@ class Terminal(io.StringIO):
 
 def test_progress_on_a_terminal_shows_counts_and_bytes_then_clears() -> None:
     err = Terminal()
-    progress = _Progress(Output(verbosity=0, stdout=io.StringIO(), stderr=err))
+    progress = Progress(Output(verbosity=0, stdout=io.StringIO(), stderr=err))
     progress("download", 2, 3, 3 * 1048576 // 2)
     progress("install", 1, 3, 0)
     progress.clear()
@@ -26,7 +26,7 @@ def test_progress_on_a_terminal_shows_counts_and_bytes_then_clears() -> None:
 
 def test_no_progress_in_a_pipe_or_when_quiet() -> None:
     pipe = io.StringIO()
-    _Progress(Output(verbosity=0, stdout=io.StringIO(), stderr=pipe))("download", 1, 1, 10)
+    Progress(Output(verbosity=0, stdout=io.StringIO(), stderr=pipe))("download", 1, 1, 10)
     quiet = Terminal()
-    _Progress(Output(verbosity=-1, stdout=io.StringIO(), stderr=quiet))("download", 1, 1, 10)
+    Progress(Output(verbosity=-1, stdout=io.StringIO(), stderr=quiet))("download", 1, 1, 10)
     assert pipe.getvalue() == "" and quiet.getvalue() == ""

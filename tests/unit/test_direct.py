@@ -23,7 +23,8 @@ from envspec.sources.materialise import (
 )
 from envspec.errors import EXIT_OUTSIDE, EXIT_USER, OutsideWorldError
 from envspec.values.files import FileInfo
-from envspec.spec.model import Source, Spec, parse_spec
+from envspec.spec.load import parse_spec
+from envspec.spec.model import Source, Spec
 
 SHA_OF_NOTHING = hashlib.sha256(b"").hexdigest()
 

@@ -22,7 +22,7 @@ from envspec.fsutil import (
     clean_stale_temp,
     write_user_file,
 )
-from envspec.operations import find_spec
+from envspec.commands.project import find_spec
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from envspec.lock import text as lockfile
 from envspec.errors import EnvspecError, SpecError, UserError
 from envspec.lock.model import stale_reasons, truncation_problem
 from envspec.spec.pyproject import parse_pyproject_spec
-from envspec.spec.model import parse_spec
+from envspec.spec.load import parse_spec
 from tests.support.locking import lock_text_for
 
 SPEC = 'python = ">=3.11"\nrequirements = ["app", "lib-b"]\n'

@@ -15,12 +15,13 @@ from packaging.version import Version
 
 from envspec.lock import text as lockfile
 from envspec.resolve.candidates import DirectPackage
-from envspec.install import select_wanted
+from envspec.lock.select import select_wanted
 from envspec.values.urls import file_url_path
 from envspec.lock.model import LockInputs, build_lock, changes_between, source_digests
 from envspec.resolve import resolve
 from envspec.values.files import CandidateMetadata, FileInfo
-from envspec.spec.model import Spec, parse_spec
+from envspec.spec.load import parse_spec
+from envspec.spec.model import Spec
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import universe_from_dict
 

@@ -10,7 +10,8 @@ from packaging.specifiers import SpecifierSet
 
 from envspec.errors import EXIT_USER, SpecError, UserError
 from envspec.spec.pyproject import load_pyproject_spec, parse_pyproject_spec
-from envspec.spec.model import DEFAULT_INDEX_URL, parse_spec
+from envspec.spec.load import parse_spec
+from envspec.spec.model import DEFAULT_INDEX_URL
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pyproject"
 VALID = sorted((FIXTURES / "valid").glob("*.toml"))

@@ -12,12 +12,12 @@ import jsonschema
 import pytest
 
 from envspec.spec import schema as schema_module
+from envspec.spec.parse import parse_date_time_or_date
 from envspec.spec.schema import (
     FORMAT_CHECKERS,
     format_key_path,
     json_compatible,
     load_schema,
-    parse_date_time_or_date,
     schema_path,
     validate,
 )

@@ -10,7 +10,9 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from envspec.errors import EXIT_USER, SpecError, UserError
-from envspec.spec.model import DEFAULT_INDEX_URL, Spec, LineLocator, load_spec, parse_spec
+from envspec.spec.load import load_spec, parse_spec
+from envspec.spec.model import DEFAULT_INDEX_URL, Spec
+from envspec.spec.tomltext import LineLocator
 
 SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "specs"
 VALID = sorted((SPECS / "valid").glob("*.toml"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from envspec.errors import EXIT_USER
-from envspec.spec.model import parse_spec
+from envspec.spec.load import parse_spec
 from envspec.spec.edit import (
     InvalidRequirementArgument,
     NotInSpec,

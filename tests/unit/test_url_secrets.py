@@ -24,9 +24,9 @@ from envspec.index.client import IndexClient, IndexUnavailable, status_error
 from envspec.lock.model import LockInputs, normalize_requirement
 from envspec.plan import Wanted
 from envspec.values.files import FileInfo
-from envspec.spec.model import parse_spec
+from envspec.spec.load import parse_spec
 from envspec.values.urls import is_redacted, redact_text, redact_url, strip_credentials
-from envspec.venv.apply import dist_info_files
+from envspec.venv.dist_info import dist_info_files
 
 SECRET = "s3cr3t-t0ken"
 SHA = hashlib.sha256(b"tool").hexdigest()

@@ -1,36 +1,35 @@
-"""From a lock to wheels on disk: what the lock selects for a target, and each selected package's
-wheel fetched or built, verified, before anything is installed.
+"""Each selected package's wheel on disk before anything is installed: downloaded in parallel
+into the cache and verified (size, sha256, and the wheel's own METADATA against the lock), or built
+from its sdist or source directory (or taken from the built-wheel cache).
 
-Shared by ``sync`` (the project's venv) and by the build environments of
-:mod:`envspec.sources.builds` (a backend's ``build-system.requires``), so that both install exactly the
-same way: a PEP 751 selection, the planner, and these wheels.
+One step of the session pipeline (:mod:`envspec.commands.session`), for ``sync`` and for build
+environments alike.
 """
 
 from __future__ import annotations
 
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import EnvspecError, OutsideWorldError, UserError
 from envspec.fsutil import file_sha256
+from envspec.index.download import HashMismatch
+from envspec.index.metadata import wheel_metadata
+from envspec.values.files import CandidateMetadata, FileInfo, InvalidMetadata
 from envspec.values.urls import file_url_path, redact_url
 
 if TYPE_CHECKING:
-    from packaging.pylock import Pylock
-
-    from envspec.sources.builds import SourceBuilds
     from envspec.index.source import IndexSource
     from envspec.plan import Action, Wanted
-    from envspec.values.target import Target
+    from envspec.sources.builds import SourceBuilds
 
-__all__ = ["ProgressCallback", "obtain_wheels", "select_wanted"]
+__all__ = ["STAGES", "ProgressCallback", "obtain_wheels"]
 
 _UNPACK_FAILURES: tuple[type[Exception], ...] = (
     OSError,
@@ -45,123 +44,11 @@ _UNPACK_FAILURES: tuple[type[Exception], ...] = (
 """What unpacking a wheel raises for bad data or a failing disk (not for a bug in envspec)."""
 
 ProgressCallback = Callable[[str, int, int, int], None]
-"""``(stage, done, total, bytes)``: stage is "download", "build" or "install"."""
+"""``progress(stage, done, total, nbytes)``: stage is one of :data:`STAGES`, items done of total,
+and the bytes downloaded so far (0 for builds and installs). The one progress type of the install
+pipeline: ``sync`` passes the CLI's, the build environments none."""
 
-
-def select_wanted(
-    lock: Pylock, target: Target, groups: Sequence[str], lock_path: Path
-) -> list[Wanted] | None:
-    """What the lock selects for ``target`` and ``groups``, each with the file to install it from;
-    None when the lock was made for another environment (its ``environments`` or
-    ``requires-python`` exclude the target)."""
-    from packaging.markers import Environment
-    from packaging.pylock import (
-        PackageArchive,
-        PackageDirectory,
-        PackageSdist,
-        PackageWheel,
-        PylockSelectError,
-    )
-
-    from envspec.sources.materialise import from_lock_relative
-    from envspec.plan import Wanted
-
-    environment = dict(target.markers)
-    if lock.environments and not any(m.evaluate(environment) for m in lock.environments):
-        return None
-    if lock.requires_python and not lock.requires_python.contains(
-        target.python_version, prereleases=True
-    ):
-        return None
-    try:
-        chosen = list(
-            lock.select(
-                environment=cast("Environment", environment),
-                tags=target.tags,
-                dependency_groups=groups,
-            )
-        )
-    except PylockSelectError as error:
-        raise UserError(f"{lock_path} cannot be installed here: {error}.") from None
-    base = lock_path.parent
-    wanted = []
-    for package, dist in chosen:
-        if isinstance(dist, PackageDirectory):
-            directory = from_lock_relative(dist.path, base).resolve()
-            tool = (package.tool or {}).get("envspec")
-            digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
-            wanted.append(
-                Wanted(
-                    name=package.name,
-                    version=None,
-                    url=directory.as_uri(),
-                    filename=directory.name,
-                    sha256=None,
-                    kind="directory",
-                    editable=bool(dist.editable),
-                    direct_url=directory.as_uri(),
-                    source_digest=str(digest) if digest else None,
-                    source_label=dist.path,
-                )
-            )
-            continue
-        if not isinstance(dist, PackageWheel | PackageSdist | PackageArchive):
-            kind = type(dist).__name__.removeprefix("Package").lower()
-            raise UserError(
-                f"{package.name} is locked as a {kind} source, which envspec cannot install "
-                "(version-control sources are not supported)."
-            )
-        if package.version is None:
-            raise UserError(f"{lock_path} gives no version for {package.name}.")
-        sha256 = dist.hashes.get("sha256")
-        if not sha256:
-            raise UserError(
-                f"{lock_path} gives no sha256 for {package.name}; envspec installs only files "
-                "it can verify."
-            )
-        if dist.url:
-            url = dist.url
-        elif dist.path:
-            url = from_lock_relative(dist.path, base).resolve().as_uri()
-        else:
-            raise UserError(f"{lock_path} gives no url or path for {package.name}.")
-        if isinstance(dist, PackageArchive):
-            filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-            kind_of: Literal["wheel", "sdist"] = "wheel" if filename.endswith(".whl") else "sdist"
-            # redacted as direct_url.json records it, so that drift compares like with like
-            direct_url: str | None = redact_url(url)
-            label: str | None = dist.path or (redact_url(dist.url) if dist.url else None)
-        else:
-            filename = dist.filename
-            kind_of = "wheel" if isinstance(dist, PackageWheel) else "sdist"
-            direct_url = None
-            label = None
-        wanted.append(
-            Wanted(
-                name=package.name,
-                version=package.version,
-                url=url,
-                filename=filename,
-                sha256=sha256,
-                size=dist.size,
-                kind=kind_of,
-                direct_url=direct_url,
-                source_label=label,
-                dependencies=_locked_dependencies(package.dependencies),
-            )
-        )
-    return wanted
-
-
-def _locked_dependencies(dependencies: object) -> tuple[str, ...] | None:
-    if not isinstance(dependencies, list):
-        return None
-    names = {
-        canonicalize_name(entry["name"])
-        for entry in dependencies
-        if isinstance(entry, Mapping) and isinstance(entry.get("name"), str)
-    }
-    return tuple(sorted(names))
+STAGES = ("download", "build", "install")
 
 
 def _check_wheel_metadata(want: Wanted, wheel: Path) -> None:
@@ -170,9 +57,6 @@ def _check_wheel_metadata(want: Wanted, wheel: Path) -> None:
     The lock was resolved from metadata the index served separately (PEP 658) or from the wheel;
     the hash check proves the wheel is the one locked, not that the separate file told the truth
     about it. Name, version and every locked dependency name must be in the wheel's METADATA."""
-    from envspec.index.metadata import wheel_metadata
-    from envspec.values.files import CandidateMetadata, FileInfo, InvalidMetadata
-
     info = FileInfo(filename=want.filename, url=want.url, index_url="", hashes={})
     origin = redact_url(want.url)
     try:
@@ -218,9 +102,6 @@ def obtain_wheels(
 
     ``unpack`` (the installer's unpacked-wheel cache) runs in the worker threads as each wheel
     is ready, so unzipping overlaps the network; it writes only into the cache."""
-    from envspec.index.download import HashMismatch
-    from envspec.values.files import FileInfo
-
     wanted = [a.wanted for a in actions if a.wanted is not None]
     total = len(wanted)
     found: dict[NormalizedName, Path] = {}
