@@ -2,7 +2,7 @@
 
 A CI job needs one answer (clean or not, as an exit code), a person needs to see at a glance what
 is wrong and what fixes it, and a machine needs every difference as data. So the check is split in
-two: the edges (``envspec.operations``, ``envspec.venv.verify``) gather :class:`Finding` values,
+two: the edges (``envspec.commands.check``, ``envspec.venv.verify``) gather :class:`Finding` values,
 and this module, with no I/O at all, compares packages and turns findings into the verdict, the
 text sections and the JSON document described by ``schemas/check-report.schema.json``.
 

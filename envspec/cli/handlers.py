@@ -60,6 +60,9 @@ def lock(args: argparse.Namespace, out: Output) -> int:
         upgrade=args.upgrade,
         upgrade_packages=args.upgrade_package,
         python=args.python,
+        python_version=args.python_version,
+        python_platform=args.python_platform,
+        universal=args.universal,
         cache_dir=args.cache_dir,
         offline=args.offline,
     )

@@ -56,8 +56,10 @@ def _add_link_mode_option(parser: argparse.ArgumentParser) -> None:
 def _add_python_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--python",
-        metavar="PATH",
-        help="use this interpreter instead of discovering one (also: ENVSPEC_PYTHON)",
+        metavar="VERSION|PATH",
+        help="a Python version (3.11, 3.11.7) found on this machine, or an interpreter's path "
+        "or command (also: ENVSPEC_PYTHON; default: .python-version, else the newest that "
+        "fits the spec)",
     )
 
 
@@ -146,9 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     lock = command(
         "lock",
         "resolve envspec.toml into pylock.toml (PEP 751)",
-        "Resolve the spec against the index and write pylock.toml. Versions already locked are\n"
-        "kept while they still satisfy the spec; a lock that is already fresh is not rewritten.",
-        "envspec lock --upgrade-package requests",
+        "Resolve the spec against the index and write pylock.toml: one lock for every CPython\n"
+        "minor the spec's python allows on Linux, macOS and Windows (x86-64 and arm64), narrowed\n"
+        "by the spec's environments. Versions already locked are kept while they still satisfy\n"
+        "the spec; a lock that is already fresh is not rewritten.",
+        "envspec lock --upgrade-package requests\n"
+        "  envspec lock --python-version 3.11 --python-platform windows-amd64",
         handlers.lock,
     )
     lock.add_argument(
@@ -165,6 +170,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="free only this package from its locked version (repeatable)",
     )
     _add_python_option(lock)
+    lock.add_argument(
+        "--python-version",
+        metavar="X.Y[.Z]",
+        help="lock for this one Python version instead of every one the spec allows",
+    )
+    lock.add_argument(
+        "--python-platform",
+        metavar="PLATFORM",
+        help="lock for this one platform (linux-x86_64, linux-aarch64, macos-x86_64, "
+        "macos-arm64, windows-amd64, windows-arm64; or linux, macos, windows)",
+    )
+    lock.add_argument(
+        "--universal",
+        action="store_true",
+        help="lock for every environment the spec allows again (after --python-version or "
+        "--python-platform made a lock for one)",
+    )
 
     sync = command(
         "sync",

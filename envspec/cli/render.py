@@ -113,7 +113,16 @@ def lock_result(result: LockResult, elapsed: float, out: Output) -> None:
     if result.fresh_without_resolving:
         out.info(f"{result.path.name} is fresh ({packages(result.package_count)}); nothing to do.")
         return
-    out.info(f"Resolved {packages(result.package_count)} in {elapsed:.2f}s")
+    where = ""
+    if result.environments > 1:
+        shared = result.resolutions
+        where = (
+            f" for {result.environments} environments ({shared} "
+            f"{'resolution' if shared == 1 else 'resolutions'})"
+        )
+    out.info(f"Resolved {packages(result.package_count)}{where} in {elapsed:.2f}s")
+    for split in result.splits:
+        out.detail(f"  split: {split}")
     for change in result.changes:
         out.info(f"  {change}")
     if result.written:

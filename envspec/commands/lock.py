@@ -29,6 +29,8 @@ from envspec.lock.memo import FreshnessMemo
 if TYPE_CHECKING:
     from packaging.pylock import Pylock
 
+    from envspec.resolve.universal import UniversalResolution
+
     from envspec.lock.model import LockChange
 
 __all__ = ["EditResult", "LockCheckResult", "LockResult", "edit", "lock", "lock_check"]
@@ -42,6 +44,12 @@ class LockResult(NamedTuple):
     package_count: int
     fresh_without_resolving: bool = False
     """True when the existing lock was fresh for the spec and nothing was resolved."""
+    environments: int = 0
+    """How many environments the lock covers (0: not resolved now)."""
+    resolutions: int = 0
+    """How many resolutions that took (environments that answer alike share one)."""
+    splits: tuple[str, ...] = ()
+    """Packages locked at several versions, each with where: "splitlib: 1.5.0 where ...; ..."."""
 
 
 class LockCheckResult(NamedTuple):
@@ -86,19 +94,25 @@ def lock(
     upgrade: bool = False,
     upgrade_packages: Sequence[str] = (),
     python: str | None = None,
+    python_version: str | None = None,
+    python_platform: str | None = None,
+    universal: bool = False,
     cache_dir: str | None = None,
     offline: bool = False,
-    force: bool = False,
 ) -> LockResult:
-    """Resolve the spec and write pylock.toml, keeping locked versions while they still fit.
+    """Resolve the spec for every environment it covers and write pylock.toml, keeping locked
+    versions while they still fit.
 
-    ``force`` resolves even when the lock is fresh for the spec: sync uses it when the lock was
-    made for another interpreter or platform than this machine's."""
+    ``python_version`` / ``python_platform`` (``lock --python-version 3.11 --python-platform
+    windows-amd64``) lock for that one environment instead, whatever this machine is; ``python``
+    only chooses the interpreter that builds sdists' metadata. A lock made for one environment
+    stays so on the next lock, unless ``universal`` asks for every environment again."""
     spec_path = find_spec(directory)
     lock_path = spec_path.parent / LOCK_FILENAME
     memo = FreshnessMemo(cache_root(cache_dir), spec_path)
-    freeing = upgrade or bool(upgrade_packages) or force
-    if not freeing:
+    one = python_version is not None or python_platform is not None
+    freeing = upgrade or bool(upgrade_packages)
+    if not freeing and not one and not universal:
         remembered = memo.recall(lock_path)
         if remembered is not None:
             return LockResult(lock_path, False, (), remembered, fresh_without_resolving=True)
@@ -106,35 +120,46 @@ def lock(
     # start-up: the memo answered without any of these
     from packaging.utils import canonicalize_name
 
+    from envspec.commands.project import covered_for
     from envspec.commands.session import resolve_spec
     from envspec.lock import text as lockfile
     from envspec.lock.model import (
         LockInputs,
-        build_lock,
         changes_between,
-        locked_versions,
+        requested_environment,
+        selected_versions,
         stale_reasons,
     )
+    from envspec.lock.universal import build_universal_lock
 
     spec = load_any_spec(spec_path)
     existing = read_lock(lock_path)
+    if not one and not universal and existing is not None:
+        # a lock made for one environment on purpose stays so until asked otherwise
+        kept = requested_environment(existing)
+        if kept is not None:
+            python_version, python_platform = _split_id(kept)
+    covered, requested = covered_for(spec, python_version, python_platform)
+    same_request = existing is None or requested_environment(existing) == requested
     if (
         existing is not None
         and not freeing
+        and same_request
         and not stale_reasons(spec, existing)
         and not local_source_changes(existing, lock_path.parent)
     ):
         _remember_fresh(memo, lock_path, existing)
         return LockResult(lock_path, False, (), len(existing.packages), fresh_without_resolving=True)
-    resolution, target = resolve_spec(
+    resolved = resolve_spec(
         spec,
         lambda: probe_for(spec, existing, python=python, cache_dir=cache_dir),
-        locked=locked_versions(existing) if existing is not None else {},
+        environments=covered,
+        preferred=lambda e: selected_versions(existing, e) if existing is not None else {},
         upgrade=True if upgrade else frozenset(canonicalize_name(n) for n in upgrade_packages),
         cache_dir=cache_dir,
         offline=offline,
     )
-    new = build_lock(resolution, LockInputs.from_spec(spec), target)
+    new = build_universal_lock(resolved, LockInputs.from_spec(spec), requested=requested)
     text = lockfile.dumps(new)
     old_text = lock_path.read_text(encoding="utf-8") if existing is not None else None
     written = text != old_text
@@ -146,7 +171,33 @@ def lock(
         written=written,
         changes=tuple(changes_between(existing, new)),
         package_count=len(new.packages),
+        environments=len(covered),
+        resolutions=resolved.resolved,
+        splits=tuple(_splits(resolved)),
     )
+
+
+def _split_id(identifier: str) -> tuple[str, str]:
+    """``cp311-linux-x86_64`` → ("3.11", "linux-x86_64")."""
+    head, _, platform = identifier.partition("-")
+    return f"3.{head.removeprefix('cp3')}", platform
+
+
+def _splits(universal: UniversalResolution) -> list[str]:
+    """Each package locked at more than one version, and where: what ``lock -v`` explains."""
+    from envspec.lock.markers import marker_for
+
+    names = {n for r in universal.resolutions.values() for n in r.packages}
+    found = []
+    for name in sorted(names):
+        versions = universal.versions(name)
+        if len(versions) > 1:
+            parts = [
+                f"{version} where {marker_for(ids, universal.environments) or 'everywhere'}"
+                for version, ids in sorted(versions.items())
+            ]
+            found.append(f"{name}: " + "; ".join(parts))
+    return found
 
 
 def _remember_fresh(memo: FreshnessMemo, lock_path: Path, lock: Pylock) -> None:
@@ -175,9 +226,11 @@ def edit(
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
+    from envspec.commands.project import covered_for
     from envspec.commands.session import resolve_spec
     from envspec.lock import text as lockfile
-    from envspec.lock.model import LockInputs, build_lock, changes_between, locked_versions
+    from envspec.lock.model import LockInputs, changes_between, selected_versions
+    from envspec.lock.universal import build_universal_lock
     from envspec.spec.edit import add_requirements, remove_requirements
     from envspec.spec.load import parse_spec
 
@@ -196,10 +249,12 @@ def edit(
     spec = parse_spec(after, path=spec_path)
     lock_path = spec.project_dir / LOCK_FILENAME
     existing = read_lock(lock_path)
-    resolution, target = resolve_spec(
+    covered, requested = covered_for(spec, None, None)
+    universal = resolve_spec(
         spec,
         lambda: probe_for(spec, existing, python=python, cache_dir=cache_dir),
-        locked=locked_versions(existing) if existing is not None else {},
+        environments=covered,
+        preferred=lambda e: selected_versions(existing, e) if existing is not None else {},
         upgrade=frozenset(),
         cache_dir=cache_dir,
         offline=offline,
@@ -208,19 +263,20 @@ def edit(
     bounded: list[str] = []
     for text in add:
         requirement = Requirement(text)
-        package = resolution.packages.get(canonicalize_name(requirement.name))
-        if requirement.specifier or requirement.url or package is None:
+        versions = universal.versions(canonicalize_name(requirement.name))
+        if requirement.specifier or requirement.url or not versions:
             written.append(text)
             continue
         extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
         marker = f"; {requirement.marker}" if requirement.marker else ""
-        bounded.append(f"{requirement.name}{extras}>={package.version}{marker}")
+        # the oldest version locked anywhere: every environment's choice satisfies the bound
+        bounded.append(f"{requirement.name}{extras}>={min(versions)}{marker}")
         written.append(bounded[-1])
     if bounded:
         # the locked version satisfies its own lower bound: no second resolution needed
         after = add_requirements(after, bounded, group=group)
         spec = parse_spec(after, path=spec_path)
-    new = build_lock(resolution, LockInputs.from_spec(spec), target)
+    new = build_universal_lock(universal, LockInputs.from_spec(spec), requested=requested)
     text = lockfile.dumps(new)
     write_user_file(spec_path, after.encode("utf-8"))
     old_text = lock_path.read_text(encoding="utf-8") if existing is not None else None

@@ -16,6 +16,10 @@ from envspec.errors import UserError
 from envspec.fsutil import cache_root, clean_stale_temp
 
 if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from envspec.values.environments import Environment
     from packaging.pylock import Pylock
 
     from envspec.pythons.probe import Probe
@@ -142,10 +146,95 @@ def lock_groups(lock: Pylock, groups: Sequence[str], all_groups: bool) -> list[s
 
 
 def lock_environment(lock: Pylock) -> str:
-    """The environments the lock was made for, in words."""
+    """The environments the lock was made for, in words ("CPython 3.10–3.13 on linux-x86_64,
+    macos-arm64; 3.11–3.13 on windows-arm64")."""
+    from envspec.lock.tool import covered_ids  # start-up: an error path
+
+    ids = covered_ids(lock)
+    if ids:
+        minors: dict[str, list[int]] = {}
+        for ident in ids:
+            head, _, platform = ident.partition("-")
+            minors.setdefault(platform, []).append(int(head.removeprefix("cp3")))
+        spans: dict[str, list[str]] = {}
+        for platform, found in minors.items():
+            low, high = min(found), max(found)
+            span = f"3.{low}" if low == high else f"3.{low}–3.{high}"
+            spans.setdefault(span, []).append(platform)
+        return "CPython " + "; ".join(f"{span} on {', '.join(p)}" for span, p in spans.items())
     if lock.environments:
         return " or ".join(str(marker) for marker in lock.environments)
     return "another environment"
+
+
+def covered_for(
+    spec: Spec, python_version: str | None, python_platform: str | None
+) -> tuple[list[Environment], str | None]:
+    """The environments a lock of ``spec`` covers, and the id of the one environment that
+    ``--python-version`` / ``--python-platform`` asked for (None: every one the spec allows).
+
+    A requested Python with a patch (``3.11.4``) is that exact version; a minor (``3.11``) its
+    lowest release the spec allows. A platform alone takes the newest minor the spec allows; a
+    version alone, this machine's platform."""
+    # start-up: only a resolution asks
+    import platform as host
+    import sys
+
+    from packaging.version import InvalidVersion, Version
+
+    from envspec.values.environments import (
+        PLATFORMS,
+        Environment,
+        covered_environments,
+        host_platform,
+        platform_named,
+    )
+
+    if python_version is None and python_platform is None:
+        covered = covered_environments(spec.python, spec.environments)
+        if not covered:
+            raise UserError(
+                f"python = {str(spec.python)!r} in {spec.path.name} allows no released CPython "
+                "that envspec can lock for.",
+                hint="Allow a released Python (3.8 or newer) in `python`.",
+            )
+        return covered, None
+    if python_platform is not None:
+        chosen = platform_named(python_platform)
+        if chosen is None:
+            known = ", ".join(p.id for p in PLATFORMS)
+            raise UserError(
+                f"Unknown platform {python_platform!r} for --python-platform.",
+                hint=f"Use one of {known} (or linux, macos, windows).",
+            )
+    else:
+        chosen = host_platform(sys.platform, host.machine())
+        if chosen is None:
+            raise UserError(
+                f"This machine ({sys.platform} {host.machine()}) is not a platform envspec locks "
+                "for; name one with --python-platform."
+            )
+    candidates = [e for e in covered_environments(spec.python) if e.platform == chosen]
+    if python_version is not None:
+        try:
+            version = Version(python_version)
+        except InvalidVersion:
+            raise UserError(f"--python-version {python_version!r} is not a version.") from None
+        if len(version.release) >= 3:
+            environment = Environment(chosen, version)
+            if not spec.python.contains(version, prereleases=True):
+                candidates = []
+            else:
+                candidates = [environment]
+        else:
+            candidates = [e for e in candidates if e.minor == tuple(version.release[:2])]
+    if not candidates:
+        raise UserError(
+            f"The spec's python = {str(spec.python)!r} does not allow Python "
+            f"{python_version or 'of any released minor'} on {chosen.id}.",
+            hint="Choose a --python-version the spec allows.",
+        )
+    return [candidates[-1]], candidates[-1].id
 
 
 def probe_for(
@@ -159,14 +248,40 @@ def probe_for(
     that, the newest that satisfies the spec.
     """
     # start-up: not on the no-op path
+    import os
+
     from packaging.version import InvalidVersion, Version
 
-    from envspec.lock.model import locked_python
-    from envspec.pythons.discover import choose_interpreter, find_interpreters
+    from envspec.lock.tool import locked_python
+    from envspec.pythons.discover import (
+        choose_interpreter,
+        find_interpreters,
+        python_version_file,
+        version_request,
+    )
     from envspec.pythons.probe import probe_interpreter
 
     root = cache_root(cache_dir)
-    explicit = Path(python) if python else None
+    request = python or os.environ.get("ENVSPEC_PYTHON") or None
+    from_file = False
+    if request is None:
+        request = python_version_file(spec.project_dir)
+        from_file = request is not None
+    wanted_version = version_request(request) if request is not None else None
+    if from_file and wanted_version is None:
+        request = None  # a .python-version naming no CPython version (pypy, a venv name): unused
+    if wanted_version is not None:
+        env = {k: v for k, v in os.environ.items() if k != "ENVSPEC_PYTHON"}
+        where = ".python-version" if from_file else f"--python {request}"
+        if not any(spec.python.contains(v, prereleases=True) for v in _versions_in(wanted_version)):
+            raise UserError(
+                f"{where} asks for Python {request}, which the spec's python = "
+                f"{str(spec.python)!r} does not allow.",
+                hint="Ask for a Python the spec allows, or widen `python` in the spec.",
+            )
+        picked = choose_interpreter(spec.python & wanted_version, env=env, cache_dir=root)
+        return probe_interpreter(picked.path, cache_dir=root)
+    explicit = Path(request) if request else None
     chosen = None
     recorded = locked_python(existing)
     if explicit is None and recorded is not None:
@@ -186,6 +301,17 @@ def probe_for(
     if chosen is None:
         chosen = choose_interpreter(spec.python, explicit=explicit, cache_dir=root)
     return probe_interpreter(chosen.path, cache_dir=root)
+
+
+def _versions_in(specifier: SpecifierSet) -> list[Version]:
+    """A few versions a version request admits (``==3.11.*`` → 3.11.0 … 3.11.30)."""
+    from packaging.version import Version
+
+    text = str(specifier).removeprefix("==")
+    if text.endswith(".*"):
+        base = text.removesuffix(".*")
+        return [Version(f"{base}.{micro}") for micro in range(0, 31)]
+    return [Version(text)]
 
 
 def local_source_change(directory: Path, *, editable: bool, recorded: str) -> str | None:

@@ -28,7 +28,7 @@ from envspec.index.source import IndexSource
 from envspec.lock.model import LockInputs, build_lock
 from envspec.lock.select import select_wanted
 from envspec.plan import make_plan
-from envspec.resolve import Resolution, resolve
+from envspec.resolve import resolve
 from envspec.sources.builds import SourceBuilds
 from envspec.sources.wheels import ProgressCallback, obtain_wheels
 from envspec.spec.model import ResolutionOptions
@@ -40,12 +40,14 @@ from envspec.venv.linked import CachedUnpackInstaller
 if TYPE_CHECKING:
     from packaging.version import Version
 
+    from envspec.resolve.universal import UniversalResolution
+    from envspec.values.environments import Environment
+
     from envspec.plan import Plan
     from envspec.pythons.probe import Probe
     from envspec.resolve.candidates import DirectPackage
     from envspec.spec.model import LinkMode, Spec
     from envspec.values.files import FileInfo
-    from envspec.values.target import Target
     from envspec.venv.layout import VenvLayout
 
 __all__ = ["UNPACKED_DIRNAME", "Session", "resolve_spec"]
@@ -87,8 +89,12 @@ class Session:
         return self._builds
 
     @contextmanager
-    def building_for(self, probe: Probe) -> Iterator[SourceBuilds]:
-        """Builds for the interpreter ``probe`` describes; their work directory removed after."""
+    def building_for(self, probe: Probe | None) -> Iterator[SourceBuilds | None]:
+        """Builds for the interpreter ``probe`` describes; their work directory removed after.
+        Without an interpreter (None), an sdist that needs building is refused, saying why."""
+        if probe is None:
+            yield None
+            return
         builds = SourceBuilds(
             probe=probe,
             cache_dir=self.cache_dir,
@@ -211,35 +217,45 @@ def resolve_spec(
     spec: Spec,
     find_probe: Callable[[], Probe],
     *,
-    locked: Mapping[NormalizedName, Version],
+    environments: Sequence[Environment],
+    preferred: Callable[[Environment], Mapping[NormalizedName, Version]],
     upgrade: bool | frozenset[NormalizedName],
     cache_dir: str | None,
     offline: bool,
-) -> tuple[Resolution, Target]:
-    """Resolve the spec for the interpreter ``find_probe`` names (probing it).
+) -> UniversalResolution:
+    """Resolve the spec for every environment the lock covers (none of them needs an
+    interpreter: their markers and tags are data).
 
-    The project pages of the spec's own requirements need no target, so their download starts
-    first and overlaps the interpreter probe (and the import of the HTTP stack, which happens in
-    the fetching thread). Sources (paths and URLs) are materialised once the target is known:
-    building a directory's metadata runs its backend with the target interpreter."""
+    An interpreter is still probed (``find_probe``) for what only running Python can do: building
+    an sdist's or a source directory's metadata. Its page downloads start first and overlap the
+    probe (and the import of the HTTP stack, which happens in the fetching thread). When no
+    interpreter fits the spec, resolution goes on and only a build, if one is needed, fails."""
+    from envspec.pythons.discover import InterpreterNotFound  # start-up: a resolution's cost
+    from envspec.resolve.universal import resolve_universal
+
     requirements: dict[str | None, Sequence[Requirement]] = {None: spec.requirements}
     requirements.update({str(name): reqs for name, reqs in spec.groups.items()})
     names = {canonicalize_name(r.name) for reqs in requirements.values() for r in reqs}
     with Session(spec, cache_dir=cache_dir, offline=offline) as session:
         session.source.prefetch(sorted(names - set(spec.sources)))
-        probe = find_probe()
+        try:
+            probe: Probe | None = find_probe()
+        except InterpreterNotFound:
+            if spec.sources:
+                raise  # [sources] are built (or read) with an interpreter of the spec's
+            probe = None
         with session.building_for(probe):
             direct = session.materialise(spec)
-            resolution = resolve(
+            return resolve_universal(
                 requirements,
-                target=probe.target,
+                environments=environments,
                 source=session.source,
                 options=spec.resolution,
-                locked=locked,
+                preferred=preferred,
                 upgrade=upgrade,
                 direct=direct,
+                required=spec.required_environments,
             )
-        return resolution, probe.target
 
 
 def _source_urls(spec: Spec) -> list[str]:

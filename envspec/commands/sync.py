@@ -157,6 +157,10 @@ def sync_is_noop(
     if found is None:
         return None
     requested = python or os.environ.get("ENVSPEC_PYTHON") or None
+    if requested is None and os.path.exists(os.path.join(directory, ".python-version")):
+        from envspec.pythons.discover import python_version_file  # start-up: only with the file
+
+        requested = python_version_file(directory)
     if requested is not None and not _is_interpreter(requested, found[1].python):
         return None
     return found[0]
@@ -167,6 +171,11 @@ def _is_interpreter(requested: str, recorded: str) -> bool:
     state recorded (``"<path> <version>"``), comparing resolved paths."""
     import shutil  # start-up: only with --python or ENVSPEC_PYTHON
 
+    from envspec.pythons.discover import version_request
+
+    wanted = version_request(requested)
+    if wanted is not None:  # --python 3.11: any 3.11 will do
+        return wanted.contains(recorded.rsplit(" ", 1)[-1], prereleases=True)
     if os.sep in requested or (os.altsep is not None and os.altsep in requested):
         path: str | None = os.path.expanduser(requested)
     else:
@@ -252,22 +261,15 @@ def sync(
     probe = probe_for(spec, existing, python=python, cache_dir=cache_dir)
     selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
     if selection is None:
-        # the lock was resolved for another interpreter or platform than this machine's
-        if frozen or locked:
-            # a committed lock that does not serve this machine is drift, not bad input
-            raise DriftFound(
-                f"{lock_path} was locked for {lock_environment(existing)}, which does not match "
-                f"this machine's Python {probe.version} ({probe.platform}).",
-                hint="Run `envspec lock` (or sync without --frozen/--locked) to re-lock here.",
-            )
-        relocked = lock(
-            directory, upgrade=False, python=str(probe.path), cache_dir=cache_dir,
-            offline=offline, force=True,
+        # A committed lock is never rewritten because this machine differs from the others:
+        # a machine the lock does not cover is drift, and the fix is in the spec.
+        raise DriftFound(
+            f"{lock_path} does not cover this machine: {_machine(probe)}. It covers "
+            f"{lock_environment(existing)}.",
+            hint="If the project should support it, allow it in the spec (`python`, "
+            "`environments`) and run `envspec lock`; or sync with a Python the lock covers "
+            "(--python).",
         )
-        existing = read_lock(lock_path)
-        assert existing is not None
-        selection = select_wanted(existing, probe.target, wanted_groups, lock_path)
-        assert selection is not None
 
     venv_dir = spec.venv_dir
     if dry_run:
@@ -344,6 +346,18 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def _machine(probe: Probe) -> str:
+    from envspec.values.environments import host_platform  # start-up: an error path
+
+    markers = probe.target.markers
+    platform = host_platform(markers.get("sys_platform", ""), markers.get("platform_machine", ""))
+    where = platform.id if platform is not None else f"{markers.get('sys_platform')} {markers.get('platform_machine')}"
+    minor = markers.get("python_version", "").replace(".", "")
+    kind = markers.get("implementation_name", "")
+    ident = f" (cp{minor}-{where})" if kind == "cpython" and platform is not None else ""
+    return f"{kind} {probe.version} on {where}{ident}"
 
 
 def _described(probe: Probe) -> str:

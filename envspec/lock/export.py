@@ -21,6 +21,7 @@ from typing import Any
 
 from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
 
+from envspec.lock.tool import subset_tool
 from envspec.errors import UserError
 from envspec.lock.graph import select_groups, selected_packages
 from envspec.values.urls import redact_url, strip_credentials
@@ -182,14 +183,7 @@ def to_pylock_subset(lock: Pylock, groups: Collection[str] | None = None) -> Pyl
         _without_secrets(dataclasses.replace(package, marker=_without_groups(package)))
         for package in selected_packages(lock, chosen)
     ]
-    tool: dict[str, Any] = {
-        key: value for key, value in (lock.tool or {}).items() if key != "envspec"
-    }
-    envspec_tool = dict((lock.tool or {}).get("envspec") or {})
-    envspec_tool.pop("inputs", None)
-    envspec_tool.pop("packages", None)  # the record of the whole lock, not of this subset
-    envspec_tool["export"] = {"groups": list(chosen)}
-    tool["envspec"] = envspec_tool
+    tool = subset_tool(lock, list(chosen))
     subset = dataclasses.replace(
         lock,
         packages=packages,

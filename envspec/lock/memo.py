@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from envspec.fsutil import atomic_write_text
+from envspec import __version__
 
 __all__ = ["FreshnessMemo"]
 
@@ -22,7 +23,8 @@ __all__ = ["FreshnessMemo"]
 class FreshnessMemo:
     def __init__(self, cache_dir: Path, spec_path: Path) -> None:
         key = hashlib.sha256(str(spec_path.resolve()).encode()).hexdigest()[:32]
-        self.path = cache_dir / "fresh-v1" / f"{key}.json"
+        # per envspec version: a release that knows a newer Python minor judges freshness anew
+        self.path = cache_dir / f"fresh-v2-{__version__}" / f"{key}.json"
         self.spec_path = spec_path
 
     @staticmethod

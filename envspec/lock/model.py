@@ -35,12 +35,19 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from envspec.errors import OutsideWorldError, UserError
+from envspec.lock.tool import (
+    covered_ids,
+    inputs_table,
+    package_source_digest,
+    packages_record_table,
+)
 from envspec.spec.model import Spec
 from envspec.values.target import Target
 from envspec.values.urls import redact_text, redact_url, strip_credentials
 
 if TYPE_CHECKING:
     from envspec.resolve import Resolution, ResolvedPackage
+    from envspec.values.environments import Environment
     from envspec.values.files import FileInfo
 
 __all__ = [
@@ -52,10 +59,10 @@ __all__ = [
     "check_directories",
     "from_lock_relative",
     "lock_relative",
-    "locked_python",
     "locked_versions",
-    "package_source_digest",
     "normalize_requirement",
+    "requested_environment",
+    "selected_versions",
     "packages_record",
     "recorded_inputs",
     "truncation_problem",
@@ -105,6 +112,9 @@ class LockInputs:
     resolution: Mapping[str, Any]
     sources: Mapping[str, str] = field(default_factory=dict)
     """Project → where it comes from instead of an index (``Source.describe()``)."""
+    environments: tuple[str, ...] = ()
+    """The spec's ``environments`` markers, normalised (none: every supported environment)."""
+    required_environments: tuple[str, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: Spec) -> LockInputs:
@@ -137,6 +147,8 @@ class LockInputs:
             indexes=tuple(indexes),
             resolution=resolution,
             sources={str(name): source.describe() for name, source in spec.sources.items()},
+            environments=tuple(sorted(str(m) for m in spec.environments)),
+            required_environments=tuple(sorted(str(m) for m in spec.required_environments)),
         )
 
     def to_toml(self) -> dict[str, Any]:
@@ -149,6 +161,10 @@ class LockInputs:
         }
         if self.sources:
             data["sources"] = dict(sorted(self.sources.items()))
+        if self.environments:
+            data["environments"] = list(self.environments)
+        if self.required_environments:
+            data["required-environments"] = list(self.required_environments)
         return data
 
     @classmethod
@@ -160,6 +176,8 @@ class LockInputs:
             indexes=tuple(dict(i) for i in data.get("indexes", ())),
             resolution=dict(data.get("resolution", {})),
             sources={str(k): str(v) for k, v in dict(data.get("sources", {})).items()},
+            environments=tuple(map(str, data.get("environments", ()))),
+            required_environments=tuple(map(str, data.get("required-environments", ()))),
         )
 
     def redacted(self) -> LockInputs:
@@ -172,6 +190,8 @@ class LockInputs:
             indexes=self.indexes,
             resolution=self.resolution,
             sources={name: redact_text(where) for name, where in self.sources.items()},
+            environments=self.environments,
+            required_environments=self.required_environments,
         )
 
     def differences(self, recorded: LockInputs) -> list[str]:
@@ -208,6 +228,14 @@ class LockInputs:
                 found.append(
                     f"the source of {name!r} changed from {was or 'an index'} to {now or 'an index'}"
                 )
+        found.extend(_list_changes("environments", recorded.environments, self.environments))
+        found.extend(
+            _list_changes(
+                "required-environments",
+                recorded.required_environments,
+                self.required_environments,
+            )
+        )
         return found
 
 
@@ -221,10 +249,8 @@ def _list_changes(what: str, old: Sequence[str], new: Sequence[str]) -> list[str
 
 def recorded_inputs(lock: Pylock) -> LockInputs | None:
     """The inputs envspec recorded in a lock, or None for a lock another tool wrote."""
-    tool = (lock.tool or {}).get("envspec")
-    if not isinstance(tool, Mapping) or not isinstance(tool.get("inputs"), Mapping):
-        return None
-    return LockInputs.from_toml(tool["inputs"])
+    inputs = inputs_table(lock)
+    return LockInputs.from_toml(inputs) if inputs is not None else None
 
 
 def packages_record(packages: Sequence[Package]) -> dict[str, Any]:
@@ -249,9 +275,8 @@ def _directory_label(package: Package) -> str:
 
 def truncation_problem(lock: Pylock) -> str | None:
     """Why the lock's packages are not the ones envspec wrote (None: they are, or no record)."""
-    tool = (lock.tool or {}).get("envspec")
-    record = tool.get("packages") if isinstance(tool, Mapping) else None
-    if not isinstance(record, Mapping):
+    record = packages_record_table(lock)
+    if record is None:
         return None  # another tool's lock, or one from before envspec recorded its packages
     actual = packages_record(lock.packages)
     if record.get("count") != actual["count"]:
@@ -309,15 +334,101 @@ def stale_reasons(spec: Spec, lock: Pylock) -> list[str]:
     reasons = LockInputs.from_spec(spec).differences(recorded)
     if reasons:
         return reasons
-    # Same inputs: every locked version still satisfies the spec unless the lock was edited.
-    versions = locked_versions(lock)
-    everything = [*spec.requirements, *(r for reqs in spec.groups.values() for r in reqs)]
-    for requirement in everything:
-        name = canonicalize_name(requirement.name)
-        version = versions.get(name)
-        if version is not None and not requirement.specifier.contains(version, prereleases=True):
-            reasons.append(f"locked {name} {version} does not satisfy {str(requirement)!r}")
+    covered = covered_ids(lock)
+    if covered is None:
+        # a lock of one machine (envspec before universal locks): one version per name
+        versions = locked_versions(lock)
+        for requirement in _all_requirements(spec):
+            name = canonicalize_name(requirement.name)
+            version = versions.get(name)
+            if version is not None and not requirement.specifier.contains(version, prereleases=True):
+                reasons.append(f"locked {name} {version} does not satisfy {str(requirement)!r}")
+        return reasons
+    return _coverage_reasons(spec, lock, covered)
+
+
+def _all_requirements(spec: Spec) -> list[Requirement]:
+    return [*spec.requirements, *(r for reqs in spec.groups.values() for r in reqs)]
+
+
+def _coverage_reasons(spec: Spec, lock: Pylock, covered: Sequence[str]) -> list[str]:
+    """A universal lock is fresh when it covers exactly what the spec asks for today (a newly
+    released Python minor counts, once) and, in every covered environment, its selection still
+    satisfies each requirement that applies there."""
+    from envspec.values.environments import covered_environments, environment_by_id
+
+    requested = requested_environment(lock)
+    if requested is not None:  # `lock --python-version/--python-platform`: that one, on purpose
+        wanted = [e for e in (environment_by_id(requested),) if e is not None]
+        wanted = [e for e in wanted if spec.python.contains(e.python, prereleases=True)]
+    else:
+        wanted = covered_environments(spec.python, spec.environments)
+    ids = [e.id for e in wanted]
+    if list(covered) != ids:
+        added = [i for i in ids if i not in covered]
+        dropped = [i for i in covered if i not in ids]
+        words = []
+        if added:
+            words.append(f"now also {_shorten(added)}")
+        if dropped:
+            words.append(f"no longer {_shorten(dropped)}")
+        return [f"the environments to cover changed: {'; '.join(words)}"]
+    reasons: list[str] = []
+    requirements = _all_requirements(spec)
+    for environment in wanted:
+        versions = selected_versions(lock, environment)
+        for requirement in requirements:
+            if not requirement.marker or requirement.marker.evaluate(
+                {**environment.markers, "extra": ""}
+            ):
+                name = canonicalize_name(requirement.name)
+                version = versions.get(name)
+                if version is None and name not in _directories(lock):
+                    reasons.append(f"{environment.id} selects no {name} ({str(requirement)!r})")
+                elif version is not None and not requirement.specifier.contains(
+                    version, prereleases=True
+                ):
+                    reasons.append(
+                        f"locked {name} {version} does not satisfy {str(requirement)!r} "
+                        f"({environment.id})"
+                    )
+        if len(reasons) >= 5:
+            break
     return reasons
+
+
+def _directories(lock: Pylock) -> set[NormalizedName]:
+    return {p.name for p in lock.packages if p.version is None}
+
+
+def _shorten(ids: Sequence[str]) -> str:
+    return ", ".join(ids[:6]) + (f" and {len(ids) - 6} more" if len(ids) > 6 else "")
+
+
+def selected_versions(lock: Pylock, environment: Environment) -> dict[NormalizedName, Version]:
+    """The versions ``lock`` selects in ``environment`` with every dependency group on: what a
+    re-lock keeps there while the spec allows it, and what freshness checks. Entries of a lock
+    made for other environments, or by another tool, count where their markers hold."""
+    groups = frozenset(str(g) for g in lock.dependency_groups or ())
+    context = {**environment.markers, "dependency_groups": groups, "extras": frozenset()}
+    found: dict[NormalizedName, Version] = {}
+    for package in lock.packages:
+        if package.version is None:
+            continue
+        if package.marker is not None and not package.marker.evaluate(
+            context,  # type: ignore[arg-type]
+            "lock_file",
+        ):
+            continue
+        found.setdefault(package.name, package.version)
+    return found
+
+
+def requested_environment(lock: Pylock) -> str | None:
+    """The one environment ``lock --python-version/--python-platform`` asked for, if it did."""
+    tool = (lock.tool or {}).get("envspec")
+    value = tool.get("requested-environment") if isinstance(tool, Mapping) else None
+    return value if isinstance(value, str) else None
 
 
 def locked_versions(lock: Pylock) -> dict[NormalizedName, Version]:
@@ -325,10 +436,18 @@ def locked_versions(lock: Pylock) -> dict[NormalizedName, Version]:
 
 
 def _locked_labels(lock: Pylock) -> dict[NormalizedName, Version | str]:
-    labels: dict[NormalizedName, Version | str] = dict(locked_versions(lock))
+    """Name → its version, or every version a universal lock splits it into ("1.5.0 | 2.1.0"),
+    or a local directory's path."""
+    versions: dict[NormalizedName, list[Version]] = {}
+    labels: dict[NormalizedName, Version | str] = {}
     for package in lock.packages:
-        if package.version is None and package.directory is not None:
+        if package.version is not None:
+            versions.setdefault(package.name, []).append(package.version)
+        elif package.directory is not None:
             labels[package.name] = f"({package.directory.path})"
+    for name, found in versions.items():
+        ordered = sorted(set(found))
+        labels[name] = ordered[0] if len(ordered) == 1 else " | ".join(map(str, ordered))
     return labels
 
 
@@ -411,22 +530,6 @@ def _direct_package(resolved: ResolvedPackage, marker: Marker | None) -> Package
         dependencies=dependencies,
         archive=archive,
     )
-
-
-def package_source_digest(package: Package) -> str | None:
-    """The digest ``[packages.tool.envspec] source-digest`` records for a local directory
-    package; None when there is none."""
-    tool = (package.tool or {}).get("envspec")
-    digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
-    return str(digest) if digest else None
-
-
-def locked_python(lock: Pylock | None) -> str | None:
-    """The Python version ``[tool.envspec.target] python-version`` says the lock was made for."""
-    tool = (lock.tool or {}).get("envspec") if lock is not None else None
-    target = tool.get("target") if isinstance(tool, Mapping) else None
-    version = target.get("python-version") if isinstance(target, Mapping) else None
-    return version if isinstance(version, str) else None
 
 
 def lock_relative(path: Path, base: Path) -> str:

@@ -23,7 +23,8 @@ from packaging.pylock import (
 from packaging.utils import canonicalize_name
 
 from envspec.errors import UserError
-from envspec.lock.model import from_lock_relative, package_source_digest
+from envspec.lock.model import from_lock_relative
+from envspec.lock.tool import package_source_digest
 from envspec.plan import Wanted
 from envspec.values.urls import redact_url
 

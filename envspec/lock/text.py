@@ -22,6 +22,7 @@ from packaging.pylock import Pylock, PylockValidationError
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from envspec.lock.tool import package_tool_problem, tool_table_problem
 from envspec.errors import UserError
 
 __all__ = ["LOCK_FILENAME", "LockFileError", "dumps", "loads"]
@@ -65,99 +66,12 @@ def loads(text: str | bytes, *, path: Path = Path(LOCK_FILENAME)) -> Pylock:
     except (RecursionError, ValueError, TypeError, AttributeError) as error:
         # packaging validates the standard's keys, but a hostile value can still trip it up
         raise LockFileError(path, f"{type(error).__name__}: {error}") from None
-    problem = _tool_table_problem(data.get("tool"))
-    for package in lock.packages:
-        if problem is not None:
-            break
-        own = (package.tool or {}).get("envspec")
-        if own is not None and not (
-            isinstance(own, dict) and isinstance(own.get("source-digest", ""), str)
-        ):
-            problem = f"[packages.tool.envspec] of {package.name!r} has the wrong types: {_shown(own)}"
+    problem = tool_table_problem(data.get("tool")) or next(
+        filter(None, (package_tool_problem(package) for package in lock.packages)), None
+    )
     if problem is not None:
         raise LockFileError(path, problem)
     return lock
-
-
-def _tool_table_problem(tool: object) -> str | None:
-    """What is wrong with the types in ``[tool.envspec]`` (None: nothing).
-
-    envspec reads that table in several places (freshness, the target Python, source digests, the
-    package record); a lock is untrusted input, so the types are checked once here rather than
-    trusted there."""
-    if tool is None:
-        return None
-    if not isinstance(tool, dict):
-        return f"'tool' must be a table, not {tool!r}"
-    table = tool.get("envspec")
-    if table is None:
-        return None
-    if not isinstance(table, dict):
-        return f"[tool.envspec] must be a table, not {_shown(table)}"
-    inputs = table.get("inputs")
-    if inputs is not None:
-        if not isinstance(inputs, dict):
-            return f"[tool.envspec].inputs must be a table, not {_shown(inputs)}"
-        expected: dict[str, Any] = {
-            "python": str,
-            "requirements": list[str],
-            "groups": dict[str, list[str]],
-            "indexes": list[dict[str, Any]],
-            "resolution": dict[str, Any],
-            "sources": dict[str, str],
-        }
-        for key, shape in expected.items():
-            if key in inputs and not _has_shape(inputs[key], shape):
-                return (
-                    f"[tool.envspec].inputs.{key} must be {_describe(shape)}, "
-                    f"not {_shown(inputs[key])}"
-                )
-    for key, fields in (("target", {"python-version": str}), ("packages", _RECORD_FIELDS)):
-        if key not in table:
-            continue
-        value = table[key]
-        if not isinstance(value, dict):
-            return f"[tool.envspec].{key} must be a table, not {_shown(value)}"
-        for name, kind in fields.items():
-            if name in value and not _has_shape(value[name], kind):
-                return (
-                    f"[tool.envspec].{key}.{name} must be {_describe(kind)}, "
-                    f"not {_shown(value[name])}"
-                )
-    return None
-
-
-_RECORD_FIELDS: dict[str, Any] = {"count": int, "sha256": str}
-
-
-def _has_shape(value: object, shape: Any) -> bool:
-    origin = getattr(shape, "__origin__", None)
-    if origin is list:
-        (item,) = shape.__args__
-        return isinstance(value, list) and all(_has_shape(v, item) for v in value)
-    if origin is dict:
-        _, item = shape.__args__
-        return isinstance(value, dict) and all(_has_shape(v, item) for v in value.values())
-    if shape is Any:
-        return True
-    if shape is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, shape)
-
-
-def _describe(shape: Any) -> str:
-    origin = getattr(shape, "__origin__", None)
-    if origin is list:
-        return f"a list of {_describe(shape.__args__[0]).removeprefix('a ')}s"
-    if origin is dict:
-        item = shape.__args__[1]
-        return "a table" if item is Any else f"a table of {_describe(item).removeprefix('a ')}s"
-    return {str: "a string", int: "an integer"}.get(shape, "a table")
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _FILE_KEY_ORDER = ("name", "url", "path", "upload-time", "size", "hashes")

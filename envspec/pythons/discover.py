@@ -32,6 +32,8 @@ from envspec.pythons.probe import PROBE_TIMEOUT_SECONDS, InterpreterProbeFailed,
 from envspec.pythons.runner import CommandNotRun, Runner, run_command
 
 __all__ = [
+    "python_version_file",
+    "version_request",
     "MINIMUM_PYTHON",
     "Interpreter",
     "InterpreterNotFound",
@@ -116,6 +118,35 @@ class InterpreterNotFound(OutsideWorldError):
 class _Candidate:
     path: Path
     source: str
+
+
+def version_request(text: str) -> SpecifierSet | None:
+    """``--python 3.11`` (or ``3.11.7``, ``cpython3.12``, ``cp312``): a request for a version,
+    not a path or a command; None for anything else. ``3.11`` means any 3.11, ``3.11.7`` exactly
+    that one (as in a spec's ``python``)."""
+    import re
+
+    match = re.fullmatch(r"(?:cpython-?|cp)?(\d+(?:\.\d+){1,2})", text.strip().lower())
+    if match is None:
+        short = re.fullmatch(r"cp(\d)(\d+)", text.strip().lower())
+        if short is None:
+            return None
+        return SpecifierSet(f"=={short.group(1)}.{short.group(2)}.*")
+    digits = match.group(1)
+    return SpecifierSet(f"=={digits}.*" if digits.count(".") == 1 else f"=={digits}")
+
+
+def python_version_file(directory: Path) -> str | None:
+    """The first line of ``.python-version`` in the project (as pyenv and uv read it), if any."""
+    try:
+        text = (directory / ".python-version").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            return line
+    return None
 
 
 def find_interpreters(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
@@ -36,7 +37,7 @@ from envspec.resolve.explain import ResolutionImpossible, explain_conflict
 from envspec.resolve.finder import CandidateFinder
 from envspec.resolve.provider import Provider
 from envspec.resolve.reporter import RecordingReporter
-from envspec.values.files import FileInfo
+from envspec.values.files import CandidateMetadata, FileInfo, ProjectFiles
 from envspec.resolve.source import PackageSource
 from envspec.spec.model import ResolutionOptions
 from envspec.values.target import Target
@@ -44,10 +45,24 @@ from envspec.values.target import Target
 if TYPE_CHECKING:
     from envspec.resolve.candidates import DirectPackage
 
-__all__ = ["ResolutionImpossible", "Resolution", "ResolvedPackage", "resolve"]
+__all__ = ["Resolution", "ResolutionImpossible", "ResolvedPackage", "SharedCaches", "resolve"]
 
 MAX_ROUNDS = 20_000
 """resolvelib's backtracking budget; a spec that needs more is reported as impossible."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCaches:
+    """What resolutions for different targets can share: nothing in here depends on the target.
+    (A version's metadata is read from one of its files and taken to hold for all of them, as
+    every resolver does.)"""
+
+    projects: dict[NormalizedName, ProjectFiles] = field(default_factory=dict)
+    files_by_version: dict[NormalizedName, dict[Version, tuple[FileInfo, ...]]] = field(
+        default_factory=dict
+    )
+    metadata: dict[tuple[NormalizedName, Version], CandidateMetadata] = field(default_factory=dict)
+    sorted_versions: dict[NormalizedName, list[Version]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +116,9 @@ def resolve(
     locked: Mapping[NormalizedName, Version] = MappingProxyType({}),
     upgrade: bool | Collection[NormalizedName] = False,
     direct: Mapping[NormalizedName, DirectPackage] = MappingProxyType({}),
+    questions: dict[tuple[str, ...], object] | None = None,
+    markers_asked: dict[str, Marker] | None = None,
+    shared: SharedCaches | None = None,
 ) -> Resolution:
     """Resolve the base requirements (key None) and every group (key = its name) together.
 
@@ -108,7 +126,12 @@ def resolve(
     (minimal churn). ``upgrade=True`` ignores them all; a collection of names frees only those.
     Raises :class:`ResolutionImpossible` (exit 2) with a readable explanation, and lets
     ``PackageNotFound`` through.
+
+    ``questions`` records what the resolution asked of the target (for a universal lock's replay
+    check); ``shared`` lends it caches that do not depend on the target (project pages, versions,
+    metadata), so that resolving for several environments fetches and parses each thing once.
     """
+    caches = shared or SharedCaches()
     finder = CandidateFinder(
         source=source,
         target=target,
@@ -116,6 +139,12 @@ def resolve(
         locked=locked,
         upgrade=upgrade,
         fixed={name: (package.file, package.metadata) for name, package in direct.items()},
+        questions=questions,
+        markers_asked={} if markers_asked is None else markers_asked,
+        _projects=caches.projects,
+        _files_by_version=caches.files_by_version,
+        _metadata=caches.metadata,
+        _sorted_versions=caches.sorted_versions,
     )
     roots: dict[str | None, frozenset[NormalizedName]] = {}
     root_requirements: list[PackageRequirement] = []
@@ -123,7 +152,7 @@ def resolve(
     for group, group_requirements in requirements.items():
         names: set[NormalizedName] = set()
         for requirement in group_requirements:
-            if not target.evaluate(requirement.marker):
+            if not finder.evaluate(requirement.marker):
                 continue
             converted = finder.package_requirement(requirement, group=group, root=True)
             root_requirements.append(converted)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from packaging.markers import Marker
 from packaging.requirements import Requirement as PackagingRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -36,7 +37,7 @@ from envspec.spec.model import ResolutionOptions
 from envspec.values.target import Target
 from envspec.values.urls import redact_text, redact_url
 
-__all__ = ["CandidateFinder", "TransitiveDirectReference"]
+__all__ = ["CandidateFinder", "MatchArguments", "TransitiveDirectReference"]
 
 
 _INTERNED: dict[str, SpecifierSet] = {}
@@ -61,6 +62,12 @@ class TransitiveDirectReference(UserError):
         self.name = name
 
 
+MatchArguments = tuple[
+    NormalizedName, frozenset[NormalizedName], tuple["PackageRequirement", ...], tuple[object, ...]
+]
+"""What a candidate list depends on: name, extras, requirements, incompatible candidates."""
+
+
 @dataclass(slots=True, kw_only=True)
 class CandidateFinder:
     """Finds candidates for requirements and the dependencies of candidates, for one resolution."""
@@ -72,6 +79,14 @@ class CandidateFinder:
     upgrade: bool | Collection[NormalizedName] = False
     fixed: Mapping[NormalizedName, tuple[FileInfo, CandidateMetadata]] = field(default_factory=dict)
     """Projects from a path or URL source: their one file and its metadata, known beforehand."""
+
+    questions: dict[tuple[str, ...], object] | None = None
+    """When given, every environment-dependent question this resolution asks and its answer: a
+    marker's value, a Requires-Python check, whether a version has an installable file, a
+    preferred version. A universal lock re-asks them in another environment; the same answers mean
+    the same resolution (see :mod:`envspec.resolve.universal`)."""
+    markers_asked: dict[str, Marker] = field(default_factory=dict)
+    """The markers behind the ``questions`` about markers, by their text."""
 
     rejections: dict[NormalizedName, dict[Version, str]] = field(default_factory=dict)
     """name → version → why it was not offered (the last reason seen)."""
@@ -94,10 +109,62 @@ class CandidateFinder:
         self.selector = FileSelector(target=self.target, options=self.options)
         constraints: dict[NormalizedName, list[SpecifierSet]] = {}
         for constraint in self.options.constraints:
-            if self.target.evaluate(constraint.marker):
+            if self.evaluate(constraint.marker):
                 name = canonicalize_name(constraint.name)
                 constraints.setdefault(name, []).append(constraint.specifier)
         self.constraints = {name: tuple(specs) for name, specs in constraints.items()}
+
+    # -- the environment's answers (recorded when ``questions`` is given) ------------------------
+    def evaluate(self, marker: Marker | None, extras: Sequence[str] = ()) -> bool:
+        answer = self.target.evaluate(marker, extras)
+        if self.questions is not None and marker is not None:
+            text = str(marker)
+            self.markers_asked.setdefault(text, marker)
+            self.questions[("marker", text, *extras)] = answer
+        return answer
+
+    def allows_python(self, specifier: SpecifierSet) -> bool:
+        answer = self.target.allows_python(specifier)
+        if self.questions is not None:
+            self.questions[("python", str(specifier))] = answer
+        return answer
+
+    def count_versions(
+        self,
+        name: NormalizedName,
+        extras: frozenset[NormalizedName],
+        requirements: Sequence[PackageRequirement],
+        incompatible: Sequence[object],
+        *,
+        cap: int,
+    ) -> int:
+        """How many versions (up to ``cap``) every requirement and constraint admits and no
+        conflict ruled out, files unjudged: the resolver's "fewest candidates first" measure,
+        the same in every environment."""
+        if name in self.fixed:
+            return sum(1 for _ in self._fixed_candidate(name, extras, requirements, incompatible))
+        specifiers = list({id(r.specifier): r.specifier for r in requirements}.values())
+        specifiers.extend(self.constraints.get(name, ()))
+        excluded = {getattr(c, "version", None) for c in incompatible}
+        found = 0
+        for version in self.sorted_versions(name):
+            if version in excluded:
+                continue
+            if all(s.contains(version, prereleases=True) for s in specifiers):
+                found += 1
+                if found >= cap:
+                    break
+        return found
+
+    def preferred(self, name: NormalizedName) -> Version | None:
+        """The version to try first: the lock's (or, in a universal lock, the one other
+        environments chose), unless the project is being upgraded."""
+        if self.is_upgraded(name):
+            return None
+        found = self.locked.get(name)
+        if self.questions is not None:
+            self.questions[("preferred", name)] = found
+        return found
 
     # -- projects and versions ------------------------------------------------------------------
     def project(self, name: NormalizedName) -> ProjectFiles:
@@ -137,7 +204,12 @@ class CandidateFinder:
             self._verdicts[key] = self.selector.select_version(
                 name, version, self.versions(name)[version], pinned=pinned
             )
-        return self._verdicts[key]
+        found = self._verdicts[key]
+        if self.questions is not None:
+            self.questions[("installable", name, str(version), str(pinned))] = (
+                found.rejection is None
+            )
+        return found
 
     def is_upgraded(self, name: NormalizedName) -> bool:
         if isinstance(self.upgrade, bool):
@@ -151,7 +223,7 @@ class CandidateFinder:
         candidate = PythonCandidate(version=self.target.python_version)
         if candidate in incompatible:
             return []
-        if all(self.target.allows_python(r.specifier) for r in requirements):
+        if all(self.allows_python(r.specifier) for r in requirements):
             return [candidate]
         return []
 
@@ -192,8 +264,8 @@ class CandidateFinder:
         log = self.rejections.setdefault(name, {})
         index_url = self.project(name).index_url
         order = self.sorted_versions(name)
-        locked = self.locked.get(name)
-        if locked is not None and not self.is_upgraded(name) and locked in self.versions(name):
+        locked = self.preferred(name)
+        if locked is not None and locked in self.versions(name):
             order = [locked, *(v for v in order if v != locked)]
 
         def admissible(version: Version) -> VersionFiles | None:
@@ -318,8 +390,8 @@ class CandidateFinder:
                 )
             )
         for requirement in metadata.requires_dist:
-            if self.target.evaluate(requirement.marker, sorted(candidate.extras)):
-                if candidate.extras and self.target.evaluate(requirement.marker):
+            if self.evaluate(requirement.marker, sorted(candidate.extras)):
+                if candidate.extras and self.evaluate(requirement.marker):
                     continue  # the base candidate already depends on it
                 if requirement.url and canonicalize_name(requirement.name) not in self.fixed:
                     raise TransitiveDirectReference(candidate, requirement)

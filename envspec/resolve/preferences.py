@@ -11,20 +11,21 @@ element by element (False sorts before True):
                              resolver give up the right thing sooner.
 4. ``not direct``         -- requirements the user wrote before transitive ones.
 5. ``not upper_bounded``  -- ``<``, ``<=``, ``~=``, ``==`` leave few versions to try.
-6. ``candidate_count``    -- fewest remaining candidates first, counted up to a small cap
-                             (candidates are produced lazily; counting all of a project with
-                             thousands of versions would judge every one of them).
+6. ``candidate_count``    -- fewest remaining versions first, counted up to a small cap: the
+                             versions every requirement and constraint admits and no conflict
+                             ruled out. Counted without judging their files, which is cheaper
+                             and the same for every environment, so that a universal lock's
+                             resolutions for different platforms take the same path.
 7. ``user_order``         -- the order the spec lists requirements in (base, then groups).
 8. ``identifier``         -- the name, so that the result never depends on hash or dict order.
 
 The function is called O(n) times per step, so every element is cheap: the candidate count stops
-at ``COUNT_CAP``, and the finder memoises what it judged.
+at ``COUNT_CAP``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from resolvelib.structs import RequirementInformation
@@ -57,7 +58,7 @@ class PreferenceKey(NamedTuple):
 def preference_key(
     identifier: Identifier,
     *,
-    candidates: Iterator[Candidate],
+    candidate_count: int,
     information: Iterable[RequirementInformation[Requirement, Candidate]],
     backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
     user_order: Mapping[Identifier, int],
@@ -81,7 +82,7 @@ def preference_key(
         not_backtrack_cause=identifier not in cause_identifiers,
         not_direct=not direct,
         not_upper_bounded=not upper_bounded,
-        candidate_count=sum(1 for _ in islice(candidates, COUNT_CAP)),
+        candidate_count=min(candidate_count, COUNT_CAP),
         user_order=user_order.get(identifier, len(user_order)),
         identifier=identifier,
     )

@@ -13,6 +13,7 @@ Roles, as in pip's ``resolution/resolvelib`` (whose header comment this follows)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import islice
 
 from resolvelib.providers import AbstractProvider
 from resolvelib.structs import RequirementInformation
@@ -27,8 +28,8 @@ from envspec.resolve.candidates import (
     PythonRequirement,
     Requirement,
 )
-from envspec.resolve.finder import CandidateFinder
-from envspec.resolve.preferences import PreferenceKey, preference_key
+from envspec.resolve.finder import CandidateFinder, MatchArguments
+from envspec.resolve.preferences import COUNT_CAP, PreferenceKey, preference_key
 
 __all__ = ["Provider"]
 
@@ -37,6 +38,8 @@ class Provider(AbstractProvider[Requirement, Candidate, Identifier]):
     def __init__(self, finder: CandidateFinder, *, user_order: Mapping[Identifier, int]) -> None:
         self.finder = finder
         self.user_order = user_order
+        self._matched: dict[Identifier, MatchArguments] = {}
+        """The last find_matches arguments per identifier: what a candidate count depends on."""
 
     def identify(self, requirement_or_candidate: Requirement | Candidate) -> Identifier:
         return requirement_or_candidate.identifier
@@ -63,9 +66,14 @@ class Provider(AbstractProvider[Requirement, Candidate, Identifier]):
         information: Mapping[Identifier, Iterator[RequirementInformation[Requirement, Candidate]]],
         backtrack_causes: Sequence[RequirementInformation[Requirement, Candidate]],
     ) -> PreferenceKey:
+        matched = self._matched.get(identifier)
+        if matched is not None:
+            count = self.finder.count_versions(*matched, cap=COUNT_CAP)
+        else:  # the target Python: its one candidate, or none
+            count = sum(1 for _ in islice(candidates[identifier], COUNT_CAP))
         return preference_key(
             identifier,
-            candidates=candidates[identifier],
+            candidate_count=count,
             information=information[identifier],
             backtrack_causes=backtrack_causes,
             user_order=self.user_order,
@@ -90,6 +98,7 @@ class Provider(AbstractProvider[Requirement, Candidate, Identifier]):
                 r for r in requirements[first.name] if isinstance(r, PackageRequirement)
             ]
         finder = self.finder
+        self._matched[identifier] = (first.name, first.extras, tuple(package), tuple(incompatible))
 
         def candidates() -> Iterator[Candidate]:
             return finder.iter_candidates(first.name, first.extras, package, incompatible)
@@ -98,7 +107,7 @@ class Provider(AbstractProvider[Requirement, Candidate, Identifier]):
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if isinstance(requirement, PythonRequirement):
-            return isinstance(candidate, PythonCandidate) and self.finder.target.allows_python(
+            return isinstance(candidate, PythonCandidate) and self.finder.allows_python(
                 requirement.specifier
             )
         return isinstance(candidate, PackageCandidate) and requirement.specifier.contains(

@@ -102,8 +102,17 @@ class FileSelector:
             return "no wheel for this platform"
         return None
 
+    def check_wheel_required(self, file: FileInfo) -> str | None:
+        if file.kind == "sdist" and self.options.wheels_required:
+            return "only an sdist, and required-environments asks for a wheel here"
+        return None
+
     def install_rejection(self, file: FileInfo) -> str | None:
-        return self.check_requires_python(file) or self.check_platform(file)
+        return (
+            self.check_requires_python(file)
+            or self.check_platform(file)
+            or self.check_wheel_required(file)
+        )
 
     # -- the version as a whole ---------------------------------------------------------------
     def select_version(

@@ -41,6 +41,7 @@ from envspec.spec.parse import (
     parse_constraint,
     parse_date_time_or_date,
     parse_direct_url,
+    parse_environment_marker,
     parse_python_specifier,
     parse_requirement,
 )
@@ -218,6 +219,10 @@ def build_spec(document: Mapping[str, Any], path: Path) -> Spec:
     return Spec(
         path=path.absolute(),
         python=parse_python_specifier(document["python"]),
+        environments=tuple(map(parse_environment_marker, document.get("environments", ()))),
+        required_environments=tuple(
+            map(parse_environment_marker, document.get("required-environments", ()))
+        ),
         requirements=requirements,
         groups=groups,
         indexes=indexes,

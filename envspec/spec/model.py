@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Literal
 
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
@@ -59,6 +60,9 @@ class ResolutionOptions:
     constraints: tuple[Requirement, ...] = ()
     only_binary: frozenset[str] = frozenset()
     """Canonical project names, or ``":all:"``."""
+    wheels_required: bool = False
+    """Set for an environment of the spec's ``required-environments``: there, a version counts as
+    installable only through a wheel (an sdist is still recorded for the others)."""
 
     def requires_binary(self, name: NormalizedName) -> bool:
         return ":all:" in self.only_binary or name in self.only_binary
@@ -99,6 +103,10 @@ class Spec:
     path: Path
     """The spec file it was read from (absolute)."""
     python: SpecifierSet
+    environments: tuple[Marker, ...] = ()
+    """Markers narrowing what the lock covers (none: every supported environment)."""
+    required_environments: tuple[Marker, ...] = ()
+    """Markers of covered environments where every package must have a wheel."""
     requirements: tuple[Requirement, ...] = ()
     groups: Mapping[NormalizedName, tuple[Requirement, ...]] = field(default_factory=dict)
     indexes: tuple[Index, ...] = DEFAULT_INDEXES

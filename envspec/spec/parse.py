@@ -13,6 +13,7 @@ import re
 from datetime import UTC, date, datetime, time
 from urllib.parse import SplitResult, urlsplit
 
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -20,6 +21,8 @@ from packaging.version import InvalidVersion, Version
 from envspec.values.urls import redact_text, redact_url
 
 __all__ = [
+    "ENVIRONMENT_VARIABLES",
+    "parse_environment_marker",
     "parse_constraint",
     "parse_date_time_or_date",
     "parse_direct_url",
@@ -106,6 +109,51 @@ def parse_constraint(text: str) -> Requirement:
             f"constraint {text!r} has extras [{extras}]; a constraint can only bound versions"
         )
     return requirement
+
+
+ENVIRONMENT_VARIABLES = frozenset(
+    {
+        "sys_platform",
+        "platform_system",
+        "os_name",
+        "platform_machine",
+        "python_version",
+        "python_full_version",
+        "implementation_name",
+        "platform_python_implementation",
+        "implementation_version",
+    }
+)
+"""What an ``environments`` marker may test: the variables that tell covered environments apart
+(a lock cannot promise anything about ``platform_release`` or an ``extra``)."""
+
+
+def parse_environment_marker(text: str) -> Marker:
+    """A PEP 508 marker over :data:`ENVIRONMENT_VARIABLES` only."""
+    try:
+        marker = Marker(text)
+    except InvalidMarker as error:
+        raise ValueError(f"invalid marker {text!r}: {_reason(error)}") from None
+    unknown = sorted(_marker_variables(marker._markers) - ENVIRONMENT_VARIABLES)
+    if unknown:
+        raise ValueError(
+            f"marker {text!r} tests {', '.join(unknown)}, which cannot tell the environments a "
+            "lock covers apart (use sys_platform, platform_machine, python_version, ...)"
+        )
+    return marker
+
+
+def _marker_variables(node: object) -> set[str]:
+    """The variable names in packaging's parsed marker (nested lists of (left, op, right))."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _marker_variables(item)
+    elif isinstance(node, tuple) and len(node) == 3:
+        for side in (node[0], node[2]):
+            if type(side).__name__ == "Variable":
+                found.add(str(side.value))
+    return found
 
 
 def parse_python_specifier(text: str) -> SpecifierSet:

@@ -38,6 +38,7 @@ from envspec.spec.rules import (
     Finding,
     duplicate_index_names,
     duplicate_requirements,
+    environment_findings,
     group_name_clashes,
     source_findings,
 )
@@ -237,6 +238,8 @@ class _Assembly:
             path = (*_TOOL, "resolution", "constraints")
             yield from duplicate_requirements(path, resolution["constraints"])
         for finding in source_findings(self.document):
+            yield Finding(path=self.where(finding.path), message=finding.message)
+        for finding in environment_findings(self.document):
             yield Finding(path=self.where(finding.path), message=finding.message)
         indexes = self.document.get("index")
         if isinstance(indexes, list):

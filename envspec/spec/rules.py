@@ -23,6 +23,7 @@ __all__ = [
     "Finding",
     "cross_value_problems",
     "duplicate_index_names",
+    "environment_findings",
     "duplicate_requirements",
     "group_name_clashes",
     "source_findings",
@@ -59,6 +60,29 @@ def cross_value_problems(document: Any) -> Iterator[Finding]:
     if isinstance(indexes, list):
         yield from duplicate_index_names(indexes)
     yield from source_findings(document)
+    yield from environment_findings(document)
+
+
+def environment_findings(document: Mapping[str, Any]) -> Iterator[Finding]:
+    """An ``environments`` list that, with ``python``, leaves the lock nothing to cover."""
+    from envspec.spec.parse import parse_environment_marker, parse_python_specifier
+    from envspec.values.environments import RELEASED_MINORS, covered_environments
+
+    raw, python = document.get("environments"), document.get("python")
+    if not raw or not isinstance(raw, list) or not isinstance(python, str):
+        return
+    try:
+        markers = [parse_environment_marker(item) for item in raw]
+        specifier = parse_python_specifier(python)
+    except (ValueError, TypeError):
+        return  # reported by the schema pass
+    if not covered_environments(specifier, markers):
+        newest = ".".join(map(str, RELEASED_MINORS[-1]))
+        yield Finding(
+            path=("environments",),
+            message=f"no environment is left to lock: python = {python!r} (CPython up to "
+            f"{newest}) on Linux, macOS or Windows matches none of these markers",
+        )
 
 
 def source_findings(document: Mapping[str, Any]) -> Iterator[Finding]:

@@ -36,7 +36,7 @@ from envspec.drift import Finding
 from envspec.venv.confine import Confinement
 from envspec.venv.create import pyvenv_version
 from envspec.venv.installed import dist_info_dirs, project_name
-from envspec.venv.layout import VenvLayout, read_pyvenv_cfg
+from envspec.venv.layout import VenvLayout, default_python, read_pyvenv_cfg
 from envspec.venv.record import RecordEntry, RecordUnreadable, encode_digest, read_record
 
 __all__ = ["FileVerification", "venv_python_findings", "verify_files"]
@@ -184,7 +184,7 @@ def venv_python_findings(
                 detail=f"{shown} has no pyvenv.cfg: it is not a virtual environment",
             )
         ]
-    python = root / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    python = default_python(root, windows=os.name == "nt")
     if not python.exists():  # follows the link: a removed base interpreter counts
         return [
             Finding(

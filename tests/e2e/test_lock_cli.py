@@ -8,7 +8,6 @@ import pytest
 
 from tests.support.cli import Project
 from tests.support.fixtures import IndexServerFactory
-from tests.support.pythons import require_python
 from tests.support.universe import load_universe, merge_universes, universe_from_dict
 
 pytestmark = pytest.mark.slow
@@ -148,8 +147,18 @@ def test_offline_lock_from_the_cache(project: Project) -> None:
     assert "greet" in missing.stderr and "offline" in missing.stderr.lower()
 
 
-def test_lock_for_an_explicit_older_python(project: Project) -> None:
-    python = require_python("3.11")
-    done = project.envspec("lock", "--python", str(python))
+def test_lock_for_one_environment_that_is_not_this_machine(project: Project) -> None:
+    done = project.envspec("lock", "--python-version", "3.11", "--python-platform", "windows")
     assert done.returncode == 0, done.stderr
-    assert "python_version == \"3.11\"" in project.lock_text
+    text = project.lock_text
+    assert 'sys_platform == "win32" and platform_machine == "AMD64" and python_version == "3.11"' in text
+    assert 'requested-environment = "cp311-windows-amd64"' in text
+    # it stays a lock of that one environment: fresh, and a plain lock keeps it
+    assert project.envspec("lock", "--check").returncode == 0
+    again = project.envspec("lock")
+    assert again.returncode == 0 and project.lock_text == text
+    # until asked for every environment again
+    assert project.envspec("lock", "--universal").returncode == 0
+    assert "requested-environment" not in project.lock_text
+    bad = project.envspec("lock", "--python-platform", "solaris")
+    assert bad.returncode == 2 and "windows-arm64" in bad.stderr

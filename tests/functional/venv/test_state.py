@@ -17,7 +17,7 @@ from envspec.errors import EXIT_OUTSIDE
 from envspec.venv.mutex import VenvBusy, lock_path, venv_lock
 from envspec.venv.state import STATE_FILENAME, SyncState, clear_state, read_state, write_state
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _state(**changes: object) -> SyncState:

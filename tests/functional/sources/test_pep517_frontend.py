@@ -32,7 +32,7 @@ from tests.support.pythons import pyenv_python, require_python
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "fixtures" / "build"
 BACKEND_WHEELS = {
     "setuptools": REPO / "fixtures" / "wheels" / "setuptools-75.3.2-py3-none-any.whl",

@@ -22,7 +22,7 @@ from envspec.spec.schema import (
     validate,
 )
 
-SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "specs"
+SPECS = Path(__file__).resolve().parents[3] / "fixtures" / "specs"
 PARSEABLE = [
     path
     for path in sorted(SPECS.glob("*/*.toml"))

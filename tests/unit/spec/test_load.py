@@ -14,7 +14,7 @@ from envspec.spec.load import load_spec, parse_spec
 from envspec.spec.model import DEFAULT_INDEX_URL, Spec
 from envspec.spec.tomltext import LineLocator
 
-SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "specs"
+SPECS = Path(__file__).resolve().parents[3] / "fixtures" / "specs"
 VALID = sorted((SPECS / "valid").glob("*.toml"))
 INVALID = sorted((SPECS / "invalid").glob("*.toml"))
 

@@ -28,7 +28,7 @@ from envspec.spec.model import ResolutionOptions
 from tests.support.memory_source import MemorySource, make_target
 from tests.support.universe import Universe, load_universe, merge_universes
 
-CASES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "cases"
+CASES_DIR = Path(__file__).resolve().parents[3] / "fixtures" / "cases"
 CASE_FILES = sorted(CASES_DIR.glob("*.toml"))
 
 XFAIL_CASES: dict[str, str] = {}

@@ -9,7 +9,7 @@ from packaging.version import Version
 
 from envspec.lock import text as lockfile
 
-LOCKS = Path(__file__).resolve().parents[2] / "fixtures" / "locks"
+LOCKS = Path(__file__).resolve().parents[3] / "fixtures" / "locks"
 
 
 @pytest.mark.parametrize(

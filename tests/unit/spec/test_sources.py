@@ -13,7 +13,7 @@ from envspec.spec.parse import parse_direct_url
 from envspec.spec.load import load_spec, parse_spec
 from envspec.spec.model import Source
 
-SPECS = Path(__file__).resolve().parents[2] / "fixtures" / "specs"
+SPECS = Path(__file__).resolve().parents[3] / "fixtures" / "specs"
 SHA = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
 
 

@@ -13,7 +13,7 @@ from envspec.spec.pyproject import load_pyproject_spec, parse_pyproject_spec
 from envspec.spec.load import parse_spec
 from envspec.spec.model import DEFAULT_INDEX_URL
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pyproject"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "pyproject"
 VALID = sorted((FIXTURES / "valid").glob("*.toml"))
 INVALID = sorted((FIXTURES / "invalid").glob("*.toml"))
 

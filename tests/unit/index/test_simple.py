@@ -10,7 +10,7 @@ import pytest
 
 from envspec.index.simple import InvalidIndexPage, parse_html_page, parse_json_page, parse_page
 
-PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
+PAGES = Path(__file__).resolve().parents[3] / "fixtures" / "pages"
 PAGE_URL = "https://pypi.example.org/simple/example-pkg/"
 INDEX_URL = "https://pypi.example.org/simple"
 

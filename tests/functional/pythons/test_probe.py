@@ -32,7 +32,7 @@ from tests.support.pythons import require_python
 pytestmark = pytest.mark.slow
 
 PACKAGING_DIR = str(Path(packaging.__file__).parent.parent)
-FIXTURE_PACKAGING = Path(__file__).parents[2] / "fixtures/wheels/packaging-26.3-py3-none-any.whl"
+FIXTURE_PACKAGING = Path(__file__).parents[3] / "fixtures/wheels/packaging-26.3-py3-none-any.whl"
 PROBE_SCRIPT = (Path(probe_module.__file__).parent / "_probe_script.py").read_text()
 REFERENCE = (
     "import json\n"

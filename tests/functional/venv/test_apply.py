@@ -34,7 +34,7 @@ from tests.support.wheels import build_wheel
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PY38, PY312 = "3.8", "3.12"
 
 

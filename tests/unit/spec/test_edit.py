@@ -23,7 +23,7 @@ from envspec.spec.edit import (
     remove_requirements,
 )
 
-EDIT = Path(__file__).resolve().parents[2] / "fixtures" / "edit"
+EDIT = Path(__file__).resolve().parents[3] / "fixtures" / "edit"
 CASES = sorted(path.name.removesuffix(".before.toml") for path in EDIT.glob("*.before.toml"))
 
 

@@ -32,7 +32,7 @@ def _key(
     parent = None if root else object()
     return preference_key(
         identifier,
-        candidates=iter([None] * count),  # type: ignore[list-item]
+        candidate_count=count,
         information=[RequirementInformation(requirement, parent)],  # type: ignore[arg-type]
         backtrack_causes=causes,
         user_order=order or {},
@@ -45,7 +45,7 @@ def _first(*keys: PreferenceKey) -> str:
 
 def test_python_first_then_direct_pins() -> None:
     python = preference_key(
-        PYTHON_IDENTIFIER, candidates=iter([]), information=[], backtrack_causes=(), user_order={}
+        PYTHON_IDENTIFIER, candidate_count=0, information=[], backtrack_causes=(), user_order={}
     )
     assert _first(_key("a", "==1.0"), python) == PYTHON_IDENTIFIER
     assert _first(_key("a"), _key("b", "==1.0")) == "b"
