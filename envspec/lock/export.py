@@ -16,7 +16,7 @@ Pure: a lock in, text or a lock out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from packaging.pylock import Package, PackageSdist, PackageWheel, Pylock
@@ -25,6 +25,8 @@ from envspec.lock.tool import subset_tool
 from envspec.errors import UserError
 from envspec.lock.graph import select_groups, selected_packages
 from envspec.values.urls import redact_url, strip_credentials
+from envspec.lock.markers import marker_for
+from envspec.lock.universal import covered_of, where_selected
 
 __all__ = ["NotExportable", "to_pylock_subset", "to_requirements_txt"]
 
@@ -102,7 +104,7 @@ def _package_lines(
     return requirement, hashes
 
 
-def _index_options(packages: list[Package]) -> list[str]:
+def _index_options(packages: Sequence[Package]) -> list[str]:
     """``--index-url`` for the index the packages came from when it is not PyPI's (plus
     ``--extra-index-url`` for any other), so that plain ``pip install -r`` looks in the right
     place. Credentials were never in the lock; pip asks its keyring or netrc for them."""
@@ -129,6 +131,15 @@ def to_requirements_txt(
     ``target_environment`` given, the marker is written after the pin for pip to evaluate.
     """
     chosen = select_groups(lock, groups)
+    covered = covered_of(lock) if target_environment is None else None
+    if covered:
+        # a universal lock: each entry where the chosen groups install it, as a marker pip reads
+        entries = []
+        for package in lock.packages:
+            ids = where_selected(package, covered, chosen)
+            if ids:
+                entries.append((package, marker_for(ids, covered)))
+        return _requirements_text(lock, [p for p, _ in entries], chosen, [m for _, m in entries])
     if target_environment is None:
         # Environment-only markers are left to pip: select as if each of them were true.
         deferred = {
@@ -148,6 +159,16 @@ def to_requirements_txt(
         deferred = {}
         packages = selected_packages(lock, chosen, environment=target_environment)
 
+    ordered = sorted(packages, key=lambda p: p.name)
+    return _requirements_text(lock, ordered, chosen, [deferred.get(p.name) for p in ordered])
+
+
+def _requirements_text(
+    lock: Pylock,
+    packages: Sequence[Package],
+    chosen: Sequence[str],
+    markers: Sequence[str | None],
+) -> str:
     selection = "the base requirements"
     if chosen:
         selection += " and group" + ("s " if len(chosen) > 1 else " ") + ", ".join(chosen)
@@ -157,8 +178,8 @@ def to_requirements_txt(
         "# Install with: pip install --require-hashes --no-deps -r <this file>",
     ]
     lines.extend(_index_options(packages))
-    for package in sorted(packages, key=lambda p: p.name):
-        requirement, hashes = _package_lines(package, deferred.get(package.name))
+    for package, marker in sorted(zip(packages, markers), key=lambda pair: pair[0].name):
+        requirement, hashes = _package_lines(package, marker)
         lines.append(requirement + " \\")
         for index, option in enumerate(hashes):
             last = index == len(hashes) - 1

@@ -14,9 +14,11 @@ Pure: values in, values (and lines of text) out.
 
 from __future__ import annotations
 
+import dataclasses
+
 import difflib
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from packaging.markers import Marker
@@ -26,6 +28,9 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from envspec.errors import UserError
 from envspec.lock.model import recorded_inputs
+from envspec.lock.markers import marker_for
+from envspec.lock.universal import covered_of, where_selected
+from envspec.values.environments import Environment
 
 __all__ = [
     "LockGraph",
@@ -168,6 +173,11 @@ class LockGraph:
     _parents: Mapping[NormalizedName, tuple[NormalizedName, ...]]
     _group_only: Mapping[NormalizedName, tuple[NormalizedName, ...]]
     """Packages installed only for some groups: which ones (from the lock's markers)."""
+    _where: Mapping[NormalizedName, str] = field(default_factory=dict)
+    """For a universal lock: where a package applies when not everywhere ("sys_platform ==
+    'win32'", or each version's place when it is split)."""
+    _labels: Mapping[NormalizedName, str] = field(default_factory=dict)
+    """For a universal lock: "name 1.5.0 | 2.1.0" for a package split between versions."""
 
     @classmethod
     def from_lock(
@@ -179,7 +189,13 @@ class LockGraph:
     ) -> LockGraph:
         """The graph of the base (``groups`` None or empty) or the base plus ``groups``."""
         chosen = select_groups(lock, groups)
-        selected = selected_packages(lock, chosen, environment=environment)
+        where: dict[NormalizedName, str] = {}
+        labels: dict[NormalizedName, str] = {}
+        covered = covered_of(lock) if environment is None else None
+        if covered:
+            selected, where, labels = _every_environment(lock, chosen, covered)
+        else:
+            selected = selected_packages(lock, chosen, environment=environment)
         packages = {p.name: p for p in selected}
         children: dict[NormalizedName, tuple[NormalizedName, ...]] = {}
         parents: dict[NormalizedName, set[NormalizedName]] = {name: set() for name in packages}
@@ -202,6 +218,8 @@ class LockGraph:
             _children=MappingProxyType(children),
             _parents=MappingProxyType({k: tuple(sorted(v)) for k, v in parents.items()}),
             _group_only=MappingProxyType(_group_only(lock, lock_groups, environment)),
+            _where=MappingProxyType(where),
+            _labels=MappingProxyType(labels),
         )
 
     def roots(self) -> tuple[Root, ...]:
@@ -230,9 +248,21 @@ class LockGraph:
         return self._parents[self.resolve_name(name)]
 
     def label(self, name: str) -> str:
-        """``name version`` as every command prints a package."""
-        package = self.packages[self.resolve_name(name)]
+        """``name version`` as every command prints a package (``name 1.5.0 | 2.1.0`` for one a
+        universal lock splits between versions)."""
+        resolved = self.resolve_name(name)
+        if resolved in self._labels:
+            return self._labels[resolved]
+        package = self.packages[resolved]
         return f"{package.name} {package.version}" if package.version else str(package.name)
+
+    def where(self, name: str) -> str | None:
+        """Where a package applies, when not in every environment the lock covers (its marker,
+        or each version's); None when everywhere."""
+        resolved = self.resolve_name(name)
+        if resolved in self._where:
+            return self._where[resolved]
+        return _own_marker(self.packages[resolved])
 
     def groups_only(self, name: str) -> tuple[NormalizedName, ...]:
         """The groups a package is locked for when the base does not need it (else empty)."""
@@ -305,6 +335,35 @@ def _group_only(
     return found
 
 
+def _every_environment(
+    lock: Pylock, chosen: Sequence[str], covered: Sequence[Environment]
+) -> tuple[list[Package], dict[NormalizedName, str], dict[NormalizedName, str]]:
+    """A universal lock's packages for ``chosen`` groups in any covered environment: one per name
+    (dependencies of every version merged), where each applies, and the labels of split ones."""
+    entries: dict[NormalizedName, list[tuple[Package, frozenset[str]]]] = {}
+    for package in lock.packages:
+        ids = where_selected(package, covered, chosen)
+        if ids:
+            entries.setdefault(package.name, []).append((package, ids))
+    everywhere = frozenset(e.id for e in covered)
+    selected: list[Package] = []
+    where: dict[NormalizedName, str] = {}
+    labels: dict[NormalizedName, str] = {}
+    for name, found in entries.items():
+        first = found[0][0]
+        if len(found) > 1:
+            merged = {d.get("name"): d for p, _ in found for d in (p.dependencies or ())}
+            first = dataclasses.replace(first, dependencies=list(merged.values()) or None)
+            labels[name] = f"{name} " + " | ".join(str(p.version) for p, _ in found)
+            where[name] = "; ".join(
+                f"{p.version} where {marker_for(ids, covered) or 'everywhere'}" for p, ids in found
+            )
+        elif found[0][1] != everywhere:
+            where[name] = marker_for(found[0][1], covered) or ""
+        selected.append(first)
+    return selected, where, labels
+
+
 def _own_marker(package: Package) -> str | None:
     """A package marker worth showing: one about the environment, not envspec's group marker."""
     if package.marker is None or "dependency_groups" in str(package.marker):
@@ -360,7 +419,7 @@ def render_tree(
 
     def notes_for(name: NormalizedName) -> list[str]:
         notes = _notes(roots_by_name.get(name, ()), spec_word=True) if invert else []
-        own = _own_marker(graph.packages[name])
+        own = graph.where(name)
         if own:
             notes.append(f"marker: {own}")
         return notes
@@ -404,12 +463,13 @@ def render_tree(
     for root in graph.roots():
         package = graph.packages[root.name]
         label = str(root.name) + (f"[{','.join(root.extras)}]" if root.extras else "")
+        versions = graph.label(root.name).removeprefix(str(root.name))
         if package.version is not None:
-            label += f" {package.version}"
+            label += versions
         repeated = root.name in expanded and bool(below(root.name))
         notes = _notes([root], spec_word=False)
-        own = _own_marker(package)
-        if own:
+        own = graph.where(root.name)
+        if own and root.marker is None:  # else the requirement's own marker already says it
             notes.append(f"marker: {own}")
         lines.append(_line(label, notes, repeated))
         if not repeated:

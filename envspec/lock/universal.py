@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
-from packaging.pylock import Pylock
+from packaging.pylock import Package, Pylock
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from envspec.resolve import ResolvedPackage
     from envspec.resolve.universal import UniversalResolution
 
-__all__ = ["build_universal_lock", "covered_rows"]
+__all__ = ["build_universal_lock", "covered_of", "covered_rows", "where_selected"]
 
 
 @dataclass(slots=True)
@@ -169,3 +169,32 @@ def _runs(minors: Sequence[tuple[int, int]]) -> list[tuple[tuple[int, int], tupl
         else:
             runs.append([minor])
     return [(run[0], run[-1]) for run in runs]
+
+
+def covered_of(lock: Pylock) -> list[Environment] | None:
+    """The environments a universal lock records that it covers; None for any other lock."""
+    from envspec.lock.tool import covered_ids
+    from envspec.values.environments import environment_by_id
+
+    ids = covered_ids(lock)
+    if ids is None:
+        return None
+    found = [environment_by_id(i) for i in ids]
+    return [e for e in found if e is not None]
+
+
+def where_selected(
+    package: Package, covered: Sequence[Environment], groups: Sequence[str]
+) -> frozenset[str]:
+    """The ids of the covered environments where ``package`` is installed with ``groups``."""
+    if package.marker is None:
+        return frozenset(e.id for e in covered)
+    chosen = frozenset(groups)
+    return frozenset(
+        e.id
+        for e in covered
+        if package.marker.evaluate(
+            {**e.markers, "dependency_groups": chosen, "extras": frozenset()},
+            "lock_file",
+        )
+    )

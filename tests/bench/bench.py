@@ -7,8 +7,12 @@ one run with the tools alternating (A B A B ...), which is what this does. See
     python tests/bench/bench.py --workloads small web --runs 5 [--uv PATH] [--only lock-cold,...]
 
 Scenarios (each next to uv's closest equivalent):
-  lock-cold     envspec lock, empty cache, no lock    | uv pip compile, empty UV_CACHE_DIR
-  lock-warm     envspec lock, filled cache, no lock   | uv pip compile, filled cache
+  ulock-cold    envspec lock (universal: every platform the spec's Python runs on), empty cache
+                                                      | uv lock (universal), empty UV_CACHE_DIR
+  ulock-warm    the same with filled caches, no lock  | uv lock, filled cache, no uv.lock
+  lock-cold     envspec lock for one environment (--python-version, --python-platform), empty
+                cache, no lock                        | uv pip compile, empty UV_CACHE_DIR
+  lock-warm     the same, filled cache, no lock       | uv pip compile, filled cache
   lock-fresh    envspec lock, fresh lock present      | uv lock on a project whose uv.lock is fresh
   install-cold  envspec sync --frozen, empty cache    | uv pip sync pylock.toml, empty cache
   install-warm  envspec sync --frozen, filled cache   | uv pip sync pylock.toml, filled cache
@@ -93,6 +97,12 @@ def median(samples: list[Sample]) -> float:
     return statistics.median(s.seconds for s in samples)
 
 
+def spread(samples: list[Sample]) -> str:
+    """``0.412s [0.398-0.455]``: the median with the fastest and slowest run beside it."""
+    times = [s.seconds for s in samples]
+    return f"{statistics.median(times):.3f}s [{min(times):.3f}-{max(times):.3f}]"
+
+
 def envspec_pins(project: Path) -> dict[str, str]:
     data = tomllib.loads((project / "pylock.toml").read_text())
     return {p["name"]: p["version"] for p in data["packages"]}
@@ -122,9 +132,16 @@ def main() -> int:
         help="the interpreter both tools install into",
     )
     parser.add_argument("--only", default="", help="comma-separated scenarios to run")
+    parser.add_argument(
+        "--envspec-python", default=sys.executable,
+        help="the interpreter envspec itself runs on (PYTHONPATH may point it at another tree)",
+    )
     args = parser.parse_args()
     only = {s for s in args.only.split(",") if s}
-    envspec = [sys.executable, "-m", "envspec"]
+    envspec = [args.envspec_python, "-m", "envspec"]
+    one_environment = [
+        "--python-version", args.python_version, "--python-platform", "linux-x86_64",
+    ]
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
 
     for workload in args.workloads:
@@ -160,12 +177,37 @@ def main() -> int:
             def drop_locks() -> None:
                 (ours / "pylock.toml").unlink(missing_ok=True)
 
+            def drop_both_locks() -> None:
+                drop_locks()
+                (theirs / "uv.lock").unlink(missing_ok=True)
+
+            # uv is given its interpreter by path: through the pyenv shim it pays 0.1 s a call
+            uv_lock = [args.uv, "lock", "-q", "--python", args.interpreter]
+            scenario(
+                "ulock-cold", drop_both_locks, [*envspec, "lock", "-q"], uv_lock,
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(fresh_cache("envspec"))},
+                lambda: {**base_env, "UV_CACHE_DIR": str(fresh_cache("uv"))},
+            )
+            uwarm_envspec, uwarm_uv = root / "uwarm-envspec", root / "uwarm-uv"
+            if not only or {"ulock-warm"} & only:
+                drop_both_locks()
+                subprocess.run([*envspec, "lock", "-q"], cwd=ours, check=True,
+                               env={**base_env, "ENVSPEC_CACHE_DIR": str(uwarm_envspec)})
+                subprocess.run(uv_lock, cwd=theirs, check=True,
+                               env={**base_env, "UV_CACHE_DIR": str(uwarm_uv)})
+            scenario(
+                "ulock-warm", drop_both_locks, [*envspec, "lock", "-q"], uv_lock,
+                lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(uwarm_envspec)},
+                lambda: {**base_env, "UV_CACHE_DIR": str(uwarm_uv)},
+            )
+            (theirs / "uv.lock").unlink(missing_ok=True)
+
             compile_argv = [
                 args.uv, "pip", "compile", "requirements.in", "--python-version", args.python_version,
                 "-q", "-o", "requirements.txt",
             ]
             scenario(
-                "lock-cold", drop_locks, [*envspec, "lock", "-q"], compile_argv,
+                "lock-cold", drop_locks, [*envspec, "lock", "-q", *one_environment], compile_argv,
                 lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(fresh_cache("envspec"))},
                 lambda: {**base_env, "UV_CACHE_DIR": str(fresh_cache("uv"))},
             )
@@ -176,16 +218,17 @@ def main() -> int:
             subprocess.run(compile_argv, cwd=theirs, check=True,
                            env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
             scenario(
-                "lock-warm", drop_locks, [*envspec, "lock", "-q"], compile_argv,
+                "lock-warm", drop_locks, [*envspec, "lock", "-q", *one_environment], compile_argv,
                 lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
                 lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
             )
+            drop_locks()
             subprocess.run([*envspec, "lock", "-q"], cwd=ours, check=True,
                            env={**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)})
-            subprocess.run([args.uv, "lock", "-q"], cwd=theirs, check=True,
+            subprocess.run(uv_lock, cwd=theirs, check=True,
                            env={**base_env, "UV_CACHE_DIR": str(warm_uv)})
             scenario(
-                "lock-fresh", lambda: None, [*envspec, "lock", "-q"], [args.uv, "lock", "-q"],
+                "lock-fresh", lambda: None, [*envspec, "lock", "-q"], uv_lock,
                 lambda: {**base_env, "ENVSPEC_CACHE_DIR": str(warm_envspec)},
                 lambda: {**base_env, "UV_CACHE_DIR": str(warm_uv)},
             )
@@ -253,13 +296,14 @@ def main() -> int:
             )
 
             print(f"\n== {workload} ({len(requirements)} requirements, {args.runs} runs each)")
-            print(f"{'scenario':<12} {'envspec':>9} {'uv':>9} {'ratio':>7} {'rss MiB':>15}")
+            print(f"{'scenario':<12} {'envspec median [min-max]':>28} {'uv median [min-max]':>28} "
+                  f"{'ratio':>7} {'rss MiB':>11}")
             for row in rows:
                 mine_m, uv_m = median(row.envspec), median(row.uv)
                 rss = f"{max(s.max_rss_kib for s in row.envspec) // 1024}/" \
                       f"{max(s.max_rss_kib for s in row.uv) // 1024}"
-                print(f"{row.scenario:<12} {mine_m:>8.3f}s {uv_m:>8.3f}s "
-                      f"{mine_m / uv_m:>6.2f}x {rss:>15}")
+                print(f"{row.scenario:<12} {spread(row.envspec):>28} {spread(row.uv):>28} "
+                      f"{mine_m / uv_m:>6.2f}x {rss:>11}")
 
             if (ours / "pylock.toml").exists() and (theirs / "requirements.txt").exists():
                 mine_pins = envspec_pins(ours)

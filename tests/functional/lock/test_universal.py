@@ -100,3 +100,25 @@ def test_preferences_for_a_relock_are_per_environment() -> None:
 
 def test_the_same_inputs_give_the_same_bytes() -> None:
     assert universal_lock()[0] == universal_lock()[0]
+
+
+def test_tree_why_and_export_show_where_each_package_applies() -> None:
+    from envspec.lock.export import to_requirements_txt
+    from envspec.lock.graph import LockGraph, render_tree, render_why
+
+    text, _ = universal_lock()
+    lock = lockfile.loads(text)
+    tree = render_tree(LockGraph.from_lock(lock))
+    assert "├── colorama 0.4.6 (marker: sys_platform == 'win32')" in tree
+    assert any(
+        line.endswith("splitlib 1.5.0 | 2.1.0 (marker: 1.5.0 where python_version < '3.12'; "
+                      "2.1.0 where python_version >= '3.12')")
+        for line in tree
+    )
+    why = render_why(LockGraph.from_lock(lock), "splitlib")
+    assert "uapp 1.0.0 → splitlib 1.5.0 | 2.1.0" in why[-1]
+    exported = to_requirements_txt(lock, groups=["dev"])
+    assert "splitlib==1.5.0 ; python_version < '3.12' \\" in exported
+    assert "splitlib==2.1.0 ; python_version >= '3.12' \\" in exported
+    assert "posixonly==1.0.0 ; sys_platform != 'win32' \\" in exported
+    assert "posixonly" not in to_requirements_txt(lock)  # the base alone
