@@ -123,6 +123,16 @@ def lock_result(result: LockResult, elapsed: float, out: Output) -> None:
     out.info(f"Resolved {packages(result.package_count)}{where} in {elapsed:.2f}s")
     for split in result.splits:
         out.detail(f"  split: {split}")
+    if result.left_out:
+        out.info(
+            f"Not covered ({len(result.left_out)} of the environments the spec allows have no "
+            "solution; `required-environments` makes that an error):"
+        )
+        shown = result.left_out if out.verbosity > 0 else result.left_out[:4]
+        for line in shown:
+            out.info(f"  {line}")
+        if len(shown) < len(result.left_out):
+            out.info(f"  ... and {len(result.left_out) - len(shown)} more (-v lists them)")
     for change in result.changes:
         out.info(f"  {change}")
     if result.written:

@@ -50,6 +50,8 @@ class LockResult(NamedTuple):
     """How many resolutions that took (environments that answer alike share one)."""
     splits: tuple[str, ...] = ()
     """Packages locked at several versions, each with where: "splitlib: 1.5.0 where ...; ..."."""
+    left_out: tuple[str, ...] = ()
+    """Environments the spec allows that have no solution: "cp311-windows-arm64: why"."""
 
 
 class LockCheckResult(NamedTuple):
@@ -174,6 +176,7 @@ def lock(
         environments=len(covered),
         resolutions=resolved.resolved,
         splits=tuple(_splits(resolved)),
+        left_out=tuple(f"{ident}: {why}" for ident, why in resolved.left_out.items()),
     )
 
 

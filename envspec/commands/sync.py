@@ -263,9 +263,13 @@ def sync(
     if selection is None:
         # A committed lock is never rewritten because this machine differs from the others:
         # a machine the lock does not cover is drift, and the fix is in the spec.
+        from envspec.lock.tool import left_out  # start-up: an error path
+
+        machine = _machine(probe)
+        why = next((f" The lock left it out: {reason}." for ident, reason in left_out(existing).items() if f"({ident})" in machine), "")
         raise DriftFound(
-            f"{lock_path} does not cover this machine: {_machine(probe)}. It covers "
-            f"{lock_environment(existing)}.",
+            f"{lock_path} does not cover this machine: {machine}. It covers "
+            f"{lock_environment(existing)}.{why}",
             hint="If the project should support it, allow it in the spec (`python`, "
             "`environments`) and run `envspec lock`; or sync with a Python the lock covers "
             "(--python).",

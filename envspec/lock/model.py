@@ -38,6 +38,7 @@ from envspec.errors import OutsideWorldError, UserError
 from envspec.lock.tool import (
     covered_ids,
     inputs_table,
+    left_out,
     package_source_digest,
     packages_record_table,
 )
@@ -362,7 +363,12 @@ def _coverage_reasons(spec: Spec, lock: Pylock, covered: Sequence[str]) -> list[
         wanted = [e for e in (environment_by_id(requested),) if e is not None]
         wanted = [e for e in wanted if spec.python.contains(e.python, prereleases=True)]
     else:
-        wanted = covered_environments(spec.python, spec.environments)
+        # environments the lock could not serve stay out until the spec changes (a release
+        # that would serve them never makes a lock stale)
+        unserved = left_out(lock)
+        wanted = [
+            e for e in covered_environments(spec.python, spec.environments) if e.id not in unserved
+        ]
     ids = [e.id for e in wanted]
     if list(covered) != ids:
         added = [i for i in ids if i not in covered]

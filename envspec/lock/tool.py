@@ -17,6 +17,7 @@ from packaging.pylock import Package, Pylock
 __all__ = [
     "covered_ids",
     "inputs_table",
+    "left_out",
     "locked_python",
     "package_source_digest",
     "package_tool_problem",
@@ -48,6 +49,14 @@ def covered_ids(lock: Pylock) -> tuple[str, ...] | None:
     for a lock of one machine or another tool's lock."""
     found = _table(lock).get("environments")
     return tuple(found) if isinstance(found, list) else None
+
+
+def left_out(lock: Pylock) -> dict[str, str]:
+    """Environments the spec allows that the lock could not serve (no solution there) → why."""
+    found = _table(lock).get("left-out")
+    if not isinstance(found, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in found.items()}
 
 
 def locked_python(lock: Pylock | None) -> str | None:
@@ -127,6 +136,9 @@ def tool_table_problem(tool: object) -> str | None:
     covered = table.get("environments")
     if covered is not None and not _has_shape(covered, list[str]):
         return f"[tool.envspec].environments must be a list of strings, not {_shown(covered)}"
+    dropped = table.get("left-out")
+    if dropped is not None and not _has_shape(dropped, dict[str, str]):
+        return f"[tool.envspec].left-out must be a table of strings, not {_shown(dropped)}"
     requested = table.get("requested-environment")
     if requested is not None and not isinstance(requested, str):
         return f"[tool.envspec].requested-environment must be a string, not {_shown(requested)}"

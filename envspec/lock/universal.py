@@ -92,6 +92,7 @@ def build_universal_lock(
             "envspec": {
                 "inputs": inputs.to_toml(),
                 "environments": [e.id for e in covered],
+                **({"left-out": dict(universal.left_out)} if universal.left_out else {}),
                 **({"requested-environment": requested} if requested else {}),
                 "packages": packages_record(packages),
             }

@@ -24,7 +24,7 @@ resolutions, so nothing is fetched twice. Pure: the source does the I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from packaging.markers import Marker
@@ -64,6 +64,8 @@ class UniversalResolution:
     """Environment id → its resolution (one object shared by every environment it serves)."""
     resolved: int
     """How many resolutions were actually run (the rest were reused)."""
+    left_out: Mapping[str, str] = field(default_factory=dict)
+    """Environment id → why it could not be served (no solution there); not covered."""
 
     def versions(self, name: NormalizedName) -> dict[Version, list[str]]:
         """Each version of ``name`` chosen anywhere → the environments that chose it."""
@@ -94,10 +96,14 @@ def resolve_universal(
 
     ``preferred`` gives, per environment, the versions an existing lock chose there (minimal
     churn); ``upgrade`` frees all of them (True) or the named ones. A failure in any environment
-    is a :class:`ResolutionImpossible` that names the environment. In environments where a
-    ``required`` marker holds, only wheels make a version installable."""
+    that a ``required`` marker names (where, also, only wheels make a version installable), or in
+    the only environment, is a :class:`ResolutionImpossible` that names the environment; any other
+    environment without a solution is left out (``left_out`` says why) and the lock covers the
+    rest, unless none is left."""
     shared = SharedCaches()
     done: list[tuple[Resolution, Questions, dict[str, Marker]]] = []
+    failures: list[tuple[Environment, ResolutionImpossible]] = []
+    failed_alike: list[tuple[ResolutionImpossible, Questions, dict[str, Marker]]] = []
     chosen: dict[NormalizedName, Version] = {}
     by_environment: dict[str, Resolution] = {}
     for environment in sorted(environments, key=_order):
@@ -113,11 +119,22 @@ def resolve_universal(
             ),
             None,
         )
+        failed = next(
+            (
+                error
+                for error, questions, markers in failed_alike
+                if not wheels_only and _same_answers(questions, markers, target, prefer, shared, here)
+            ),
+            None,
+        )
+        if failed is not None:  # the same questions, the same answers: the same failure
+            failures.append((environment, failed))
+            continue
         if reused is None:
             questions: Questions = {}
             markers: dict[str, Marker] = {}
             try:
-                reused = resolve(
+                attempt = resolve(
                     requirements,
                     target=target,
                     source=source,
@@ -129,20 +146,45 @@ def resolve_universal(
                     markers_asked=markers,
                 )
             except ResolutionImpossible as error:
-                if len(environments) > 1:  # say which environment, and how to leave it out
-                    error.message = (
-                        f"For {_describe(environment)} ({environment.id}): {error.message}"
-                    )
-                    error.hint = f"{error.hint} {_narrow_hint(environment)}"
-                raise
+                if wheels_only or len(environments) == 1:
+                    raise _for_environment(error, environment, len(environments))
+                # Not required: the lock covers what it can, and says what it left out (a
+                # platform without wheels of some package is common: Windows on ARM, say).
+                failures.append((environment, error))
+                failed_alike.append((error, questions, markers))
+                continue
+            reused = attempt
             done.append((reused, questions, markers))
             for name, package in reused.packages.items():
                 chosen.setdefault(name, package.version)
         by_environment[environment.id] = reused
-    ordered = tuple(sorted(environments))
+    if not by_environment:
+        first, why = failures[0]
+        raise _for_environment(why, first, len(environments))
+    ordered = tuple(sorted(e for e in environments if e.id in by_environment))
+    left_out = {e.id: _first_sentence(error.message) for e, error in failures}
     return UniversalResolution(
-        environments=ordered, resolutions=MappingProxyType(by_environment), resolved=len(done)
+        environments=ordered,
+        resolutions=MappingProxyType(by_environment),
+        resolved=len(done),
+        left_out=MappingProxyType(dict(sorted(left_out.items()))),
     )
+
+
+def _for_environment(
+    error: ResolutionImpossible, environment: Environment, count: int
+) -> ResolutionImpossible:
+    if count > 1:  # say which environment, and how to leave it out
+        error.message = f"For {_describe(environment)} ({environment.id}): {error.message}"
+        error.hint = f"{error.hint} {_narrow_hint(environment)}"
+    return error
+
+
+def _first_sentence(message: str) -> str:
+    """The start of a conflict's explanation, enough to say why an environment was left out:
+    what requires what, and the versions there with why each was refused (long lists cut)."""
+    text = message.removeprefix("Cannot resolve: ").replace("\n", " ")
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _preferences(

@@ -120,3 +120,19 @@ def test_a_python_version_request_and_python_version_file(team: Project) -> None
     assert "nothing to do" in team.envspec("sync").stderr
     refused = team.envspec("sync", "--python", "3.8")
     assert refused.returncode == 2 and "does not allow" in refused.stderr
+
+
+def test_environments_without_a_solution_are_left_out_said_and_stay_fresh(team: Project) -> None:
+    team.write_spec('python = ">=3.11,<3.13"\nrequirements = ["posixonly"]\n')
+    done = team.envspec("lock")
+    assert done.returncode == 0, done.stderr
+    assert "Not covered" in done.stderr and "cp311-windows-amd64: " in done.stderr
+    assert "windows" not in team.lock_text.split("[[packages]]")[0].lower()
+    assert team.envspec("lock", "--check").returncode == 0  # left out is not stale
+    assert team.envspec("sync").returncode == 0
+    team.write_spec(
+        'python = ">=3.11,<3.13"\nrequired-environments = ["sys_platform == \'win32\'"]\n'
+        'requirements = ["posixonly"]\n'
+    )
+    required = team.envspec("lock")
+    assert required.returncode == 2 and "on Windows" in required.stderr

@@ -77,10 +77,25 @@ def test_the_lock_s_own_versions_are_kept_per_environment() -> None:
     assert [str(v) for v in upgraded.versions("fastlib")] == ["2.0.0"]
 
 
-def test_a_requirement_no_wheel_serves_on_a_platform_names_the_environment() -> None:
+def test_an_environment_without_a_solution_is_left_out_and_said_unless_required() -> None:
+    result, _ = universal(["posixonly"])
+    assert result.environments and all(
+        e.platform.sys_platform != "win32" for e in result.environments
+    )
+    assert set(result.left_out) == {
+        f"cp3{m}-windows-amd64" for m in (9, 10, 11, 12, 13)
+    } | {f"cp3{m}-windows-arm64" for m in (11, 12, 13)}
+    assert "posixonly" in result.left_out["cp312-windows-amd64"]
+    assert "no wheel for this platform" in result.left_out["cp312-windows-amd64"]
     with pytest.raises(ResolutionImpossible) as caught:
-        universal(["posixonly"])
+        universal(["posixonly"], required=[Marker("sys_platform == 'win32'")])
     assert "on Windows" in caught.value.message and "cp3" in caught.value.message
     assert "environments" in (caught.value.hint or "")
     narrowed, _ = universal(["posixonly"], markers=[Marker("sys_platform != 'win32'")])
     assert all(e.platform.sys_platform != "win32" for e in narrowed.environments)
+    assert not narrowed.left_out
+
+
+def test_a_conflict_everywhere_is_an_error_not_an_empty_lock() -> None:
+    with pytest.raises(ResolutionImpossible):
+        universal(["splitlib==1.5.0", "newpy==2.0.0"])  # 1.5.0 needs <3.12, newpy 2 >=3.12
