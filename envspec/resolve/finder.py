@@ -104,6 +104,9 @@ class CandidateFinder:
     )
     _dependencies: dict[PackageCandidate, tuple[Requirement, ...]] = field(default_factory=dict)
     _sorted_versions: dict[NormalizedName, list[Version]] = field(default_factory=dict)
+    _counts: dict[tuple[object, ...], int] = field(default_factory=dict)
+    _walked: dict[NormalizedName, int] = field(default_factory=dict)
+    """How many versions of each project needed their metadata fetched in this resolution."""
 
     def __post_init__(self) -> None:
         self.selector = FileSelector(target=self.target, options=self.options)
@@ -146,6 +149,16 @@ class CandidateFinder:
         specifiers = list({id(r.specifier): r.specifier for r in requirements}.values())
         specifiers.extend(self.constraints.get(name, ()))
         excluded = {getattr(c, "version", None) for c in incompatible}
+        # asked for every pending project at every step: the same question many times over
+        key = (name, frozenset(map(id, specifiers)), frozenset(excluded), cap)
+        if key in self._counts:
+            return self._counts[key]
+        self._counts[key] = found = self._count(name, specifiers, excluded, cap)
+        return found
+
+    def _count(
+        self, name: NormalizedName, specifiers: list[SpecifierSet], excluded: set[object], cap: int
+    ) -> int:
         found = 0
         for version in self.sorted_versions(name):
             if version in excluded:
@@ -326,6 +339,37 @@ class CandidateFinder:
             if made is not None:
                 yield made
 
+    def _next_files(
+        self,
+        name: NormalizedName,
+        versions: Sequence[Version],
+        specifiers: Sequence[SpecifierSet],
+        pins: Sequence[SpecifierSet],
+        *,
+        ahead: int = 8,
+    ) -> list[FileInfo]:
+        """The files the next ``ahead`` candidates would read their metadata from (judged
+        without being recorded: this only warms the cache)."""
+        found: list[FileInfo] = []
+        for version in versions:
+            if len(found) >= ahead:
+                break
+            if version.is_prerelease or not all(
+                s.contains(version, prereleases=True) for s in specifiers
+            ):
+                continue
+            pinned = any(p.contains(version, prereleases=True) for p in pins)
+            key = (name, version, pinned)
+            verdict = self._verdicts.get(key)
+            if verdict is None:
+                verdict = self.selector.select_version(
+                    name, version, self.versions(name)[version], pinned=pinned
+                )
+                self._verdicts[key] = verdict
+            if verdict.best_file is not None and (name, version) not in self._metadata:
+                found.append(verdict.best_file)
+        return found
+
     def _fixed_candidate(
         self,
         name: NormalizedName,
@@ -357,6 +401,7 @@ class CandidateFinder:
         if key not in self._metadata and candidate.name in self.fixed:
             self._metadata[key] = self.fixed[candidate.name][1]
         if key not in self._metadata:
+            self._look_ahead(candidate)
             metadata = self.source.metadata(candidate.best_file)
             if canonicalize_name(metadata.name) != candidate.name or (
                 metadata.version != candidate.version
@@ -368,6 +413,17 @@ class CandidateFinder:
                 )
             self._metadata[key] = metadata
         return self._metadata[key]
+
+    def _look_ahead(self, candidate: PackageCandidate) -> None:
+        """A second version of one project needing its metadata means the resolver is walking
+        down its versions (backtracking), one round trip per step: start fetching the next few
+        older ones at once, so that the walk waits for the network once, not at every step."""
+        walked = self._walked.setdefault(candidate.name, 0) + 1
+        self._walked[candidate.name] = walked
+        if walked != 2 and walked % 12 != 0:
+            return
+        older = [v for v in self.sorted_versions(candidate.name) if v < candidate.version]
+        self.source.prefetch_metadata(self._next_files(candidate.name, older, (), (), ahead=16))
 
     def requires_python(self, candidate: PackageCandidate) -> SpecifierSet | None:
         """The candidate's Requires-Python: its metadata's, else what the index said of its file."""

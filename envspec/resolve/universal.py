@@ -154,7 +154,7 @@ def resolve_universal(
                 failed_alike.append((error, questions, markers))
                 continue
             reused = attempt
-            done.append((reused, questions, markers))
+            done.append((reused, _as_if_preferred(questions, reused), markers))
             for name, package in reused.packages.items():
                 chosen.setdefault(name, package.version)
         by_environment[environment.id] = reused
@@ -178,6 +178,32 @@ def _for_environment(
         error.message = f"For {_describe(environment)} ({environment.id}): {error.message}"
         error.hint = f"{error.hint} {_narrow_hint(environment)}"
     return error
+
+
+def _as_if_preferred(questions: Questions, resolution: Resolution) -> Questions:
+    """The questions a resolution would have asked had every version it chose been tried first.
+
+    Then each pin is the first candidate tried and fits (the chosen set is consistent), so the
+    resolution never backtracks: it asks for the chosen versions only. Environments that prefer
+    exactly those versions (the later ones, which try what was chosen so far first) reuse it
+    although the first resolution, which had no preferences yet, searched differently. Marker
+    questions are all kept (asking more only makes a reuse rarer, never wrong)."""
+    kept: Questions = {}
+    for question, answer in questions.items():
+        kind = question[0]
+        if kind in ("preferred", "installable"):
+            package = resolution.packages.get(NormalizedName(question[1]))
+            if package is None:
+                continue  # a project the final set does not hold: never reached when preferred
+            if kind == "preferred":
+                kept[question] = package.version
+            elif question[2] == str(package.version):
+                kept[question] = answer
+            continue
+        kept[question] = answer
+    for name, package in resolution.packages.items():
+        kept.setdefault(("preferred", name), package.version)
+    return kept
 
 
 def _first_sentence(message: str) -> str:

@@ -142,7 +142,12 @@ def main() -> int:
     one_environment = [
         "--python-version", args.python_version, "--python-platform", "linux-x86_64",
     ]
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
+    # PYTHONDONTWRITEBYTECODE (set on these machines) would make every envspec run compile its
+    # modules afresh, which no installed tool does
+    base_env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("UV_", "PIP_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
 
     for workload in args.workloads:
         requirements = requirements_of(workload)
