@@ -12,7 +12,7 @@ Imports go one way, down the tiers, and ``tests/unit/test_architecture.py`` hold
       # ── core: pure logic, no network, no process ────────────────────────────────────────────
       spec/          the spec: model, load (envspec.toml), pyproject, schema (the JSON Schema is the
                      authority), parse, rules, edit (add/remove in place), tomltext (one scanner)
-      lock/          the PEP 751 lock: model (inputs, freshness), tool ([tool.envspec], its one
+      lock/          the PEP 751 lock: model (inputs), freshness, tool ([tool.envspec], its one
                      reader), text (TOML in and out), universal (one lock for every environment),
                      markers (short markers for a set of environments), select (a machine's share),
                      graph (tree, why), export, memo (the freshness memo)

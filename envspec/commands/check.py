@@ -57,7 +57,7 @@ def check(
     # start-up: the vouching state above answers without any of these
     from packaging.version import InvalidVersion, Version
 
-    from envspec.lock.model import stale_reasons
+    from envspec.lock.freshness import stale_reasons
     from envspec.lock.tool import locked_python
     from envspec.lock.select import select_wanted
     from envspec.pythons.probe import probe_interpreter

@@ -74,7 +74,7 @@ def lock_check(directory: Path, *, cache_dir: str | None = None) -> LockCheckRes
     remembered = memo.recall(lock_path)
     if remembered is not None:
         return LockCheckResult(path=lock_path, package_count=remembered)
-    from envspec.lock.model import stale_reasons  # start-up: the memo answered without it
+    from envspec.lock.freshness import stale_reasons  # start-up: the memo answered without it
 
     spec = load_any_spec(spec_path)
     existing = read_lock(lock_path)
@@ -125,13 +125,9 @@ def lock(
     from envspec.commands.project import covered_for
     from envspec.commands.session import resolve_spec
     from envspec.lock import text as lockfile
-    from envspec.lock.model import (
-        LockInputs,
-        changes_between,
-        requested_environment,
-        selected_versions,
-        stale_reasons,
-    )
+    from envspec.lock.freshness import selected_versions, stale_reasons
+    from envspec.lock.model import LockInputs, changes_between
+    from envspec.lock.tool import requested_environment
     from envspec.lock.universal import build_universal_lock
 
     spec = load_any_spec(spec_path)
@@ -232,7 +228,8 @@ def edit(
     from envspec.commands.project import covered_for
     from envspec.commands.session import resolve_spec
     from envspec.lock import text as lockfile
-    from envspec.lock.model import LockInputs, changes_between, selected_versions
+    from envspec.lock.freshness import selected_versions
+    from envspec.lock.model import LockInputs, changes_between
     from envspec.lock.universal import build_universal_lock
     from envspec.spec.edit import add_requirements, remove_requirements
     from envspec.spec.load import parse_spec

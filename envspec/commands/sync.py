@@ -216,7 +216,7 @@ def sync(
 
     # start-up: the no-op answer above needs none of these
     from envspec.commands.lock import lock, lock_check
-    from envspec.lock.model import truncation_problem
+    from envspec.lock.freshness import truncation_problem
     from envspec.lock.select import select_wanted
     from envspec.plan import make_plan
     from envspec.venv.create import ensure_venv, refuse_foreign, venv_problem

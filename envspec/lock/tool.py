@@ -22,6 +22,7 @@ __all__ = [
     "package_source_digest",
     "package_tool_problem",
     "packages_record_table",
+    "requested_environment",
     "subset_tool",
     "tool_table_problem",
 ]
@@ -73,6 +74,12 @@ def package_source_digest(package: Package) -> str | None:
     tool = (package.tool or {}).get("envspec")
     digest = tool.get("source-digest") if isinstance(tool, Mapping) else None
     return str(digest) if digest else None
+
+
+def requested_environment(lock: Pylock) -> str | None:
+    """The one environment ``lock --python-version/--python-platform`` asked for, if it did."""
+    value = _table(lock).get("requested-environment")
+    return value if isinstance(value, str) else None
 
 
 def subset_tool(lock: Pylock, groups: list[str]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pytest
 
 from envspec.lock import text as lockfile
 from envspec.errors import EnvspecError
-from envspec.lock.model import stale_reasons, truncation_problem
+from envspec.lock.freshness import stale_reasons, truncation_problem
 from envspec.spec.pyproject import parse_pyproject_spec
 from envspec.spec.load import parse_spec
 from tests.support.locking import lock_text_for

@@ -7,7 +7,8 @@ from pathlib import Path
 from packaging.pylock import PackageWheel
 
 from envspec.lock import text as lockfile
-from envspec.lock.model import changes_between, stale_reasons
+from envspec.lock.freshness import stale_reasons
+from envspec.lock.model import changes_between
 from envspec.spec.load import parse_spec
 from tests.support.locking import lock_text_for
 from tests.support.memory_source import make_target

@@ -10,7 +10,7 @@ from packaging.requirements import Requirement
 
 from envspec.lock import text as lockfile
 from envspec.lock.model import LockInputs
-from envspec.lock.model import selected_versions as preferred_versions
+from envspec.lock.freshness import selected_versions as preferred_versions
 from envspec.lock.universal import build_universal_lock
 from envspec.resolve.universal import resolve_universal
 from envspec.spec.load import parse_spec
