@@ -105,6 +105,7 @@ class CandidateFinder:
     _dependencies: dict[PackageCandidate, tuple[Requirement, ...]] = field(default_factory=dict)
     _sorted_versions: dict[NormalizedName, list[Version]] = field(default_factory=dict)
     _counts: dict[tuple[object, ...], int] = field(default_factory=dict)
+    _python_answers: dict[int, tuple[SpecifierSet, bool]] = field(default_factory=dict)
     _walked: dict[NormalizedName, int] = field(default_factory=dict)
     """How many versions of each project needed their metadata fetched in this resolution."""
 
@@ -127,7 +128,13 @@ class CandidateFinder:
         return answer
 
     def allows_python(self, specifier: SpecifierSet) -> bool:
+        # asked for every pending Requires-Python at every step: memoised by identity (hashing a
+        # SpecifierSet, or spelling it for the record, costs more than the answer)
+        seen = self._python_answers.get(id(specifier))
+        if seen is not None and seen[0] is specifier:
+            return seen[1]
         answer = self.target.allows_python(specifier)
+        self._python_answers[id(specifier)] = (specifier, answer)
         if self.questions is not None:
             self.questions[("python", str(specifier))] = answer
         return answer
