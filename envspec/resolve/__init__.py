@@ -155,6 +155,7 @@ def resolve(
             if not finder.evaluate(requirement.marker):
                 continue
             converted = finder.package_requirement(requirement, group=group, root=True)
+            finder.roots.add(converted.name)
             root_requirements.append(converted)
             names.add(converted.name)
             user_order.setdefault(converted.identifier, len(user_order))
@@ -175,6 +176,7 @@ def resolve(
             versions={name: finder.versions(name).keys() for name in finder.rejections},
             rejections=finder.rejections,
             sourced=frozenset(direct),
+            missing=frozenset(finder.missing),
         ) from None
     except ResolutionTooDeep:
         raise ResolutionImpossible(

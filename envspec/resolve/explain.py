@@ -59,6 +59,8 @@ class _Explainer:
     versions: Mapping[NormalizedName, Iterable[Version]]
     rejections: Mapping[NormalizedName, Mapping[Version, str]]
     sourced: frozenset[NormalizedName] = frozenset()
+    missing: frozenset[NormalizedName] = frozenset()
+    """Dependencies no index has."""
     """Projects from a path or URL source: they have one version, not an index's list."""
 
     def python_mismatch(self, requirement: PythonRequirement) -> str:
@@ -121,6 +123,8 @@ class _Explainer:
 
     def versions_sentence(self, name: NormalizedName) -> str:
         versions = sorted(self.versions.get(name, ()), reverse=True)
+        if name in self.missing:
+            return f"No index has a project named {name!r}."
         if not versions:
             return f"{name} has no installable files on the index."
         reasons = self.version_reasons(name)
@@ -144,6 +148,7 @@ def explain_conflict(
     versions: Mapping[NormalizedName, Iterable[Version]],
     rejections: Mapping[NormalizedName, Mapping[Version, str]],
     sourced: frozenset[NormalizedName] = frozenset(),
+    missing: frozenset[NormalizedName] = frozenset(),
 ) -> ResolutionImpossible:
     """Build the error for resolvelib's ``ResolutionImpossible(causes)``."""
     explainer = _Explainer(
@@ -152,6 +157,7 @@ def explain_conflict(
         versions=versions,
         rejections=rejections,
         sourced=sourced,
+        missing=missing,
     )
     chains = [(explainer.chain(information), information) for information in causes]
     # Chains that start at the base requirements first, then groups in the order they were written.

@@ -32,7 +32,7 @@ from envspec.resolve.candidates import (
 )
 from envspec.resolve.select import FileSelector, VersionFiles
 from envspec.values.files import CandidateMetadata, FileInfo, InvalidMetadata, ProjectFiles
-from envspec.resolve.source import PackageSource
+from envspec.resolve.source import PackageNotFound, PackageSource
 from envspec.spec.model import ResolutionOptions
 from envspec.values.target import Target
 from envspec.values.urls import redact_text, redact_url
@@ -87,6 +87,11 @@ class CandidateFinder:
     the same resolution (see :mod:`envspec.resolve.universal`)."""
     markers_asked: dict[str, Marker] = field(default_factory=dict)
     """The markers behind the ``questions`` about markers, by their text."""
+
+    roots: set[NormalizedName] = field(default_factory=set)
+    """Projects the spec itself names: one no index has is an error at once (a typo)."""
+    missing: set[NormalizedName] = field(default_factory=set)
+    """Dependencies no index has: each rules out the versions that need it."""
 
     rejections: dict[NormalizedName, dict[Version, str]] = field(default_factory=dict)
     """name → version → why it was not offered (the last reason seen)."""
@@ -209,8 +214,17 @@ class CandidateFinder:
             file, metadata = self.fixed[name]
             self._files_by_version[name] = {metadata.version: (file,)}
         if name not in self._files_by_version:
+            try:
+                files = self.project(name).files
+            except PackageNotFound:
+                if name in self.roots:
+                    raise  # the spec names it: a misspelt name, said as such
+                # A dependency no index has rules out the versions that need it, not the lock:
+                # the resolver backtracks to versions that do without it (as uv does).
+                self.missing.add(name)
+                files = ()
             grouped: dict[Version, list[FileInfo]] = {}
-            for file in self.project(name).files:
+            for file in files:
                 parsed = file.name_and_version()
                 if parsed is None or parsed[0] != name:
                     continue
@@ -282,6 +296,8 @@ class CandidateFinder:
         names_prerelease = any(spec.prereleases for s in specifiers for spec in s)
         always_pre = policy == "allow" or (policy == "if-necessary" and names_prerelease)
         log = self.rejections.setdefault(name, {})
+        if not self.versions(name) and name in self.missing:
+            return
         index_url = self.project(name).index_url
         order = self.sorted_versions(name)
         locked = self.preferred(name)
