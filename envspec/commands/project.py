@@ -152,10 +152,13 @@ def lock_environment(lock: Pylock) -> str:
 
     ids = covered_ids(lock)
     if ids:
+        from envspec.values.environments import environment_by_id
+
         minors: dict[str, list[int]] = {}
         for ident in ids:
-            head, _, platform = ident.partition("-")
-            minors.setdefault(platform, []).append(int(head.removeprefix("cp3")))
+            environment = environment_by_id(ident)
+            if environment is not None:
+                minors.setdefault(environment.platform.id, []).append(environment.minor[1])
         spans: dict[str, list[str]] = {}
         for platform, found in minors.items():
             low, high = min(found), max(found)
@@ -218,8 +221,12 @@ def covered_for(
     if python_version is not None:
         try:
             version = Version(python_version)
-        except InvalidVersion:
-            raise UserError(f"--python-version {python_version!r} is not a version.") from None
+            if len(version.release) > 3 or any(part > 999 for part in version.release):
+                raise InvalidVersion(python_version)
+        except ValueError:  # InvalidVersion, or a number too long for int()
+            raise UserError(
+                f"--python-version {python_version[:40]!r} is not a Python version (3.11, 3.11.7)."
+            ) from None
         if len(version.release) >= 3:
             environment = Environment(chosen, version)
             if not spec.python.contains(version, prereleases=True):

@@ -175,7 +175,10 @@ def _is_interpreter(requested: str, recorded: str) -> bool:
 
     wanted = version_request(requested)
     if wanted is not None:  # --python 3.11: any 3.11 will do
-        return wanted.contains(recorded.rsplit(" ", 1)[-1], prereleases=True)
+        try:
+            return wanted.contains(recorded.rsplit(" ", 1)[-1], prereleases=True)
+        except ValueError:  # a state file not as envspec wrote it: sync for real
+            return False
     if os.sep in requested or (os.altsep is not None and os.altsep in requested):
         path: str | None = os.path.expanduser(requested)
     else:

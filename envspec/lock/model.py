@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from envspec.values.files import FileInfo
 
 __all__ = [
+    "assemble_lock",
     "CREATED_BY",
     "LockChange",
     "LockInputs",
@@ -408,22 +409,40 @@ def build_lock(resolution: Resolution, inputs: LockInputs, target: Target) -> Py
         else:
             marker = _group_marker(g for g in groups if name in needed_by[g])
         packages.append(_package(resolution.packages[name], marker))
-    lock = Pylock(
-        lock_version=LOCK_VERSION,
+    return assemble_lock(
+        packages,
         environments=[target_environment(target)],
+        inputs=inputs,
+        groups=groups,
+        record={"target": {"python-version": str(target.python_version)}},
+    )
+
+
+def assemble_lock(
+    packages: list[Package],
+    *,
+    environments: list[Marker],
+    inputs: LockInputs,
+    groups: Sequence[str],
+    record: Mapping[str, Any],
+) -> Pylock:
+    """The one place a lock is put together: PEP 751's fields, then ``[tool.envspec]`` with the
+    inputs, ``record`` (what this kind of lock adds) and the record of its package list."""
+    return Pylock(
+        lock_version=LOCK_VERSION,
+        environments=environments,
         requires_python=SpecifierSet(inputs.python),
-        dependency_groups=groups or None,
+        dependency_groups=list(groups) or None,
         created_by=CREATED_BY,
         packages=packages,
         tool={
             "envspec": {
                 "inputs": inputs.to_toml(),
-                "target": {"python-version": str(target.python_version)},
+                **record,
                 "packages": packages_record(packages),
             }
         },
     )
-    return lock
 
 
 @dataclass(frozen=True, slots=True)

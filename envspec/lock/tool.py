@@ -143,6 +143,17 @@ def tool_table_problem(tool: object) -> str | None:
     covered = table.get("environments")
     if covered is not None and not _has_shape(covered, list[str]):
         return f"[tool.envspec].environments must be a list of strings, not {_shown(covered)}"
+    from envspec.values.environments import environment_by_id  # start-up: a lock being read
+
+    named = list(covered or [])
+    if isinstance(table.get("requested-environment"), str):
+        named.append(table["requested-environment"])
+    unknown = [ident for ident in named if environment_by_id(ident) is None]
+    if unknown:
+        return (
+            f"[tool.envspec] names an environment envspec does not know: {_shown(unknown[0])} "
+            "(expected e.g. 'cp312-linux-x86_64')"
+        )
     dropped = table.get("left-out")
     if dropped is not None and not _has_shape(dropped, dict[str, str]):
         return f"[tool.envspec].left-out must be a table of strings, not {_shown(dropped)}"

@@ -15,23 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import Marker
 from packaging.pylock import Package, Pylock
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from envspec.lock.markers import marker_for
-from envspec.lock.model import (
-    CREATED_BY,
-    LOCK_VERSION,
-    LockInputs,
-    _direct_package,
-    _package,
-    packages_record,
-)
+from envspec.lock.model import LockInputs, _package, assemble_lock
 from envspec.values.environments import RELEASED_MINORS, Environment
 
 if TYPE_CHECKING:
@@ -76,27 +68,18 @@ def build_universal_lock(
     for (name, _), entry in sorted(entries.items(), key=lambda item: _sort_key(item[0])):
         marker = _entry_marker(entry, covered)
         package = replace(entry.package, dependencies=frozenset(entry.dependencies))
-        if package.direct is not None:
-            packages.append(_direct_package(package, marker))
-        else:
-            packages.append(_package(package, marker))
-    ordered_groups = sorted(groups)
-    return Pylock(
-        lock_version=LOCK_VERSION,
+        packages.append(_package(package, marker))
+    record: dict[str, Any] = {"environments": [e.id for e in covered]}
+    if universal.left_out:
+        record["left-out"] = dict(universal.left_out)
+    if requested:
+        record["requested-environment"] = requested
+    return assemble_lock(
+        packages,
         environments=covered_rows(covered),
-        requires_python=SpecifierSet(inputs.python),
-        dependency_groups=ordered_groups or None,
-        created_by=CREATED_BY,
-        packages=packages,
-        tool={
-            "envspec": {
-                "inputs": inputs.to_toml(),
-                "environments": [e.id for e in covered],
-                **({"left-out": dict(universal.left_out)} if universal.left_out else {}),
-                **({"requested-environment": requested} if requested else {}),
-                "packages": packages_record(packages),
-            }
-        },
+        inputs=inputs,
+        groups=sorted(groups),
+        record=record,
     )
 
 

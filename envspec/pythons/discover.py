@@ -126,9 +126,9 @@ def version_request(text: str) -> SpecifierSet | None:
     that one (as in a spec's ``python``)."""
     import re
 
-    match = re.fullmatch(r"(?:cpython-?|cp)?(\d+(?:\.\d+){1,2})", text.strip().lower())
+    match = re.fullmatch(r"(?:cpython-?|cp)?(\d{1,2}(?:\.\d{1,3}){1,2})", text.strip().lower())
     if match is None:
-        short = re.fullmatch(r"cp(\d)(\d+)", text.strip().lower())
+        short = re.fullmatch(r"cp(\d)(\d{1,2})", text.strip().lower())
         if short is None:
             return None
         return SpecifierSet(f"=={short.group(1)}.{short.group(2)}.*")
@@ -139,7 +139,8 @@ def version_request(text: str) -> SpecifierSet | None:
 def python_version_file(directory: Path) -> str | None:
     """The first line of ``.python-version`` in the project (as pyenv and uv read it), if any."""
     try:
-        text = (directory / ".python-version").read_text(encoding="utf-8")
+        with open(directory / ".python-version", "rb") as handle:
+            text = handle.read(4096).decode("utf-8")  # a version is a few bytes; never read more
     except (OSError, UnicodeDecodeError):
         return None
     for line in text.splitlines():

@@ -252,10 +252,11 @@ def environment_by_id(identifier: str) -> Environment | None:
     """The environment ``cp312-linux-x86_64`` names (its Python at the minor's ``.0``), or None."""
     head, _, platform_id = identifier.partition("-")
     platform = next((p for p in PLATFORMS if p.id == platform_id), None)
-    digits = head.removeprefix("cp")
-    if platform is None or not head.startswith("cp3") or not digits[1:].isdigit():
+    minor = head.removeprefix("cp3")
+    # a lock is untrusted: two digits at most (a 5,000-digit "minor" must not reach int())
+    if platform is None or not head.startswith("cp3") or not (minor.isdigit() and len(minor) <= 2):
         return None
-    return Environment(platform, Version(f"3.{digits[1:]}.0"))
+    return Environment(platform, Version(f"3.{minor}.0"))
 
 
 def environment_for_markers(
